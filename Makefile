@@ -1,0 +1,89 @@
+# pyhost: the README's entry points.
+#   make run     set up everything, build, start the host on the simulated board
+#   make test    set up everything, build, run every test
+#   make bench   run the benchmarks into build/bench/results.json
+# Every set-up step is idempotent: a second run does (almost) nothing.
+
+SHELL := /bin/bash
+BUILD := build
+JOBS ?= 2
+PLUGINS := sensor-logic
+TEST_PLUGINS := $(notdir $(wildcard tests/plugins/*))
+PYTHON_FILES = $(wildcard $(1)/*.py)
+
+.PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-style \
+        run bench format clean
+
+all: build
+
+deps:
+	@scripts/setup-debian.sh
+
+$(BUILD)/.wasmtime-dir: deps wasmtime/Cargo.toml wasmtime/Cargo.lock wasmtime/lib.rs
+	@mkdir -p $(BUILD)
+	@scripts/build-wasmtime.sh > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/.venv-dir: requirements.txt
+	@mkdir -p $(BUILD)
+	@scripts/setup-venv.sh > $@.tmp && mv $@.tmp $@
+
+binary: $(BUILD)/.wasmtime-dir
+	@cmake -S . -B $(BUILD)/host -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-dir) > /dev/null
+	@cmake --build $(BUILD)/host -j $(JOBS)
+	@ln -sf host/pyhost $(BUILD)/pyhost
+
+# Plugins: componentize-py turns a directory of Python into a component.
+# The SDK (plugins/sdk) is on every plugin's path.
+.SECONDEXPANSION:
+$(BUILD)/plugins/%.wasm: $$(call PYTHON_FILES,plugins/$$*) $(wildcard plugins/sdk/*.py) \
+                         $(wildcard wit/*.wit) | $(BUILD)/.venv-dir
+	@mkdir -p $(dir $@)
+	@echo "componentize-py: $@"
+	@$$(cat $(BUILD)/.venv-dir)/bin/componentize-py -d wit -w sensor-plugin componentize \
+	    -p plugins/$* -p plugins/sdk app -o $@.tmp > /dev/null && mv $@.tmp $@
+
+# Test plugins target the sensor-plugin world unless they bring their own
+# WIT (tests/plugins/NAME/wit, with the world named in NAME/world).
+$(BUILD)/test-plugins/%.wasm: $$(call PYTHON_FILES,tests/plugins/$$*) \
+                              $(wildcard plugins/sdk/*.py) $(wildcard wit/*.wit) \
+                              | $(BUILD)/.venv-dir
+	@mkdir -p $(dir $@)
+	@echo "componentize-py: $@"
+	@dir=tests/plugins/$*; wit=wit; world=sensor-plugin; \
+	 if [ -d $$dir/wit ]; then wit=$$dir/wit; world=$$(cat $$dir/world); fi; \
+	 $$(cat $(BUILD)/.venv-dir)/bin/componentize-py -d $$wit -w $$world componentize \
+	    -p $$dir -p plugins/sdk app -o $@.tmp > /dev/null && mv $@.tmp $@
+
+plugins: $(PLUGINS:%=$(BUILD)/plugins/%.wasm)
+
+test-plugins: $(TEST_PLUGINS:%=$(BUILD)/test-plugins/%.wasm)
+
+build: deps binary plugins
+
+run: build
+	$(BUILD)/pyhost run --config config/pyhost.ini
+
+test-unit: binary
+	@cd $(BUILD)/host && ctest --output-on-failure
+
+test-sanitize: deps
+	@cmake -S . -B $(BUILD)/sanitize -DPYHOST_SANITIZE=ON > /dev/null
+	@cmake --build $(BUILD)/sanitize -j $(JOBS)
+	@cd $(BUILD)/sanitize && ctest --output-on-failure
+
+test-style:
+	@scripts/check-style.sh
+
+test-e2e: build test-plugins
+	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e
+
+test: build test-style test-unit test-sanitize test-e2e
+
+bench: build
+	@$$(cat $(BUILD)/.venv-dir)/bin/python bench/run.py
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,82 @@
+"""Example pyhost plugin: a DHT22 with alarm hysteresis and two status LEDs.
+
+The host keeps this module's instance alive between polls, so the
+module-level `high_alarm_active` remembers whether the alarm is on. That is
+what makes hysteresis possible: the alarm switches on at or above
+ALARM_ON_CELSIUS and only switches off again at or below ALARM_OFF_CELSIUS,
+so a temperature hovering around one threshold does not make it flicker.
+"""
+
+from componentize_py_types import Err
+from pyhost_sdk import log, report_errors
+from wit_world import exports
+from wit_world.imports import gpio_provider, led_controller
+from wit_world.imports.types import (
+    LedColor,
+    Quantity,
+    SensorError,
+    SensorReading,
+    Status,
+)
+
+SENSOR_NAME = "greenhouse"
+DHT22_PIN = 4
+ALARM_ON_CELSIUS = 30.0
+ALARM_OFF_CELSIUS = 27.0
+WARNING_CELSIUS = 25.0
+HUMIDITY_WARNING_PERCENT = 80.0
+
+high_alarm_active = False
+
+
+def update_alarm(temperature: float) -> bool:
+    """Applies the hysteresis rule and returns the new alarm state."""
+    global high_alarm_active
+    if not high_alarm_active and temperature >= ALARM_ON_CELSIUS:
+        high_alarm_active = True
+        log("warning", f"high temperature alarm ON at {temperature:.1f} °C")
+    elif high_alarm_active and temperature <= ALARM_OFF_CELSIUS:
+        high_alarm_active = False
+        log("info", f"high temperature alarm OFF at {temperature:.1f} °C")
+    return high_alarm_active
+
+
+def temperature_status(temperature: float) -> Status:
+    if high_alarm_active:
+        return Status.ALARM
+    if temperature >= WARNING_CELSIUS:
+        return Status.WARNING
+    return Status.OK
+
+
+class SensorLogic(exports.SensorLogic):
+    @report_errors
+    def poll(self) -> list[SensorReading]:
+        try:
+            reading = gpio_provider.read_dht22(DHT22_PIN)
+        except Err as err:
+            # A failed read is normal for a DHT22: show it on the LEDs, keep
+            # the alarm state as it was, and report no values this time.
+            error: SensorError = err.value
+            log("warning", f"DHT22 on pin {DHT22_PIN} failed: {error.name.lower()}")
+            led_controller.set_two(LedColor.YELLOW, LedColor.YELLOW)
+            return []
+
+        temperature = reading.temperature_celsius
+        humidity = reading.humidity_percent
+        alarm = update_alarm(temperature)
+        t_status = temperature_status(temperature)
+        h_status = Status.WARNING if humidity >= HUMIDITY_WARNING_PERCENT else Status.OK
+
+        first = {Status.OK: LedColor.GREEN, Status.WARNING: LedColor.YELLOW,
+                 Status.ALARM: LedColor.RED}[t_status]
+        second = LedColor.RED if alarm else (
+            LedColor.YELLOW if h_status == Status.WARNING else LedColor.GREEN)
+        led_controller.set_two(first, second)
+
+        return [
+            SensorReading(sensor=SENSOR_NAME, quantity=Quantity.TEMPERATURE,
+                          value=round(temperature, 2), unit="°C", status=t_status),
+            SensorReading(sensor=SENSOR_NAME, quantity=Quantity.HUMIDITY,
+                          value=round(humidity, 2), unit="%", status=h_status),
+        ]

@@ -1,0 +1,31 @@
+/* cli.h - the `pyhost` subcommands and what they share.
+ * Each command runs on the main thread and returns the process exit code. */
+#ifndef PH_CLI_H
+#define PH_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "plugin/plugin.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_call(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+/* Where compiled components are cached unless the config says otherwise:
+ * $XDG_CACHE_HOME/pyhost/compiled, else ~/.cache/pyhost/compiled. Writes ""
+ * when neither variable is set (no cache). */
+void cli_default_cache_dir(char *out, size_t size);
+
+/* Loads `config_path` (NULL: defaults only) into `config`, fills a default
+ * cache directory, and prints a clear error on failure. Returns 0 or -1. */
+int cli_load_config(const char *config_path, struct host_config *config);
+
+/* Returns a new JSON object describing `failure`; caller json_decrefs. */
+json_t *cli_failure_to_json(const struct plugin_failure *failure);
+
+/* Parses a positive number of seconds; returns -1 when `text` is not one. */
+int cli_parse_seconds(const char *text, double *ret_seconds);
+
+#endif

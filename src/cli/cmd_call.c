@@ -1,0 +1,131 @@
+/* pyhost call: instantiate a plugin once and poll it N times. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+#include "hw/hw.h"
+
+static void usage(FILE *out) {
+        fprintf(out,
+                "Usage: pyhost call [--config FILE] [--polls N] [--no-cache] PLUGIN.wasm\n"
+                "\n"
+                "Instantiates PLUGIN.wasm once on the board of FILE (default: the simulated\n"
+                "board) and polls it N times (default 1). Each poll prints one line on\n"
+                "stdout: a JSON array of readings, or {\"error\": {...}} when it failed.\n"
+                "Exits 0 when every poll succeeded, 1 otherwise, 2 on a usage error.\n");
+}
+
+static int parse_polls(const char *text, unsigned long *ret) {
+        char *end = NULL;
+        unsigned long value = strtoul(text, &end, 10);
+        if (end == text || *end != '\0' || text[0] == '-' || value == 0 || value > 100000000UL)
+                return -1;
+        *ret = value;
+        return 0;
+}
+
+static int print_json_line(json_t *value) {
+        if (value == NULL)
+                return -1;
+        int result = json_dumpf(value, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        json_decref(value);
+        putchar('\n');
+        fflush(stdout);
+        return result;
+}
+
+int cmd_call(int argc, char **argv) {
+        static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                                {"polls", required_argument, NULL, 'n'},
+                                                {"no-cache", no_argument, NULL, 'C'},
+                                                {"help", no_argument, NULL, 'h'},
+                                                {NULL, 0, NULL, 0}};
+        const char *config_path = NULL;
+        unsigned long polls = 1;
+        bool use_cache = true;
+        int option;
+        while ((option = getopt_long(argc, argv, "c:n:h", options, NULL)) != -1) {
+                switch (option) {
+                case 'c':
+                        config_path = optarg;
+                        break;
+                case 'n':
+                        if (parse_polls(optarg, &polls) < 0) {
+                                fprintf(stderr, "pyhost: --polls: '%s' is not a positive count\n",
+                                        optarg);
+                                return 2;
+                        }
+                        break;
+                case 'C':
+                        use_cache = false;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind + 1 != argc) {
+                usage(stderr);
+                return 2;
+        }
+        struct host_config config;
+        if (cli_load_config(config_path, &config) < 0)
+                return 2;
+        log_set_level(config.log_level);
+        if (!use_cache)
+                config.cache_dir[0] = '\0';
+        struct ph_error error = {0};
+        struct plugin_config plugin_config;
+        struct host_config single = config;
+        single.plugin_count = 0;
+        if (config_add_plugin_file(&single, argv[optind], &error) < 0) {
+                fprintf(stderr, "pyhost: %s\n", error.message);
+                return 2;
+        }
+        plugin_config = single.plugins[0];
+
+        int exit_code = 1;
+        struct hw_board *board = NULL;
+        struct plugin *plugin = NULL;
+        struct plugin_engine *engine = plugin_engine_new(config.cache_dir, &error);
+        if (engine == NULL)
+                goto fail;
+        board = hw_board_new(&config.board, &error);
+        if (board == NULL)
+                goto fail;
+        plugin = plugin_new(engine, &plugin_config, board, &error);
+        if (plugin == NULL)
+                goto fail;
+
+        exit_code = 0;
+        for (unsigned long i = 0; i < polls; i++) {
+                struct reading_list readings;
+                struct plugin_failure failure;
+                if (plugin_poll(plugin, &readings, &failure) < 0) {
+                        exit_code = 1;
+                        fprintf(stderr, "pyhost: %s: poll %lu failed (%s): %s\n",
+                                plugin_name(plugin), i + 1, plugin_failure_kind_name(failure.kind),
+                                failure.message);
+                        print_json_line(cli_failure_to_json(&failure));
+                        continue;
+                }
+                if (print_json_line(reading_list_to_json(&readings)) < 0)
+                        exit_code = 1;
+                reading_list_clear(&readings);
+        }
+        plugin_free(plugin);
+        hw_board_free(board);
+        plugin_engine_free(engine);
+        return exit_code;
+fail:
+        fprintf(stderr, "pyhost: %s\n", error.message);
+        plugin_free(plugin);
+        hw_board_free(board);
+        plugin_engine_free(engine);
+        return exit_code;
+}

@@ -1,0 +1,68 @@
+/* pyhost check: does a component fit the sensor-plugin world? */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *out) {
+        fprintf(out, "Usage: pyhost check [--config FILE] PLUGIN.wasm\n"
+                     "\n"
+                     "Says whether PLUGIN.wasm is a component that fits the sensor-plugin world\n"
+                     "(wit/plugin.wit) and lists what it imports and exports. Exits 0 when it\n"
+                     "fits, 1 when it does not, 2 on a usage error.\n");
+}
+
+int cmd_check(int argc, char **argv) {
+        static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                                {"help", no_argument, NULL, 'h'},
+                                                {NULL, 0, NULL, 0}};
+        const char *config_path = NULL;
+        int option;
+        while ((option = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+                switch (option) {
+                case 'c':
+                        config_path = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind + 1 != argc) {
+                usage(stderr);
+                return 2;
+        }
+        const char *path = argv[optind];
+        struct host_config config;
+        if (cli_load_config(config_path, &config) < 0)
+                return 2;
+
+        struct ph_error error = {0};
+        struct plugin_engine *engine = plugin_engine_new(config.cache_dir, &error);
+        if (engine == NULL) {
+                fprintf(stderr, "pyhost: %s\n", error.message);
+                return 1;
+        }
+        struct plugin_interfaces interfaces;
+        int result = plugin_inspect_file(engine, path, &interfaces, &error);
+        plugin_engine_free(engine);
+
+        if (interfaces.import_count + interfaces.export_count > 0) {
+                printf("imports:\n");
+                for (size_t i = 0; i < interfaces.import_count; i++)
+                        printf("  %s\n", interfaces.imports[i]);
+                printf("exports:\n");
+                for (size_t i = 0; i < interfaces.export_count; i++)
+                        printf("  %s\n", interfaces.exports[i]);
+        }
+        if (result < 0) {
+                fprintf(stderr, "pyhost: does not fit the sensor-plugin world: %s\n",
+                        error.message);
+                return 1;
+        }
+        printf("%s: fits the sensor-plugin world\n", path);
+        return 0;
+}

@@ -1,0 +1,168 @@
+/* pyhost run: the daemon. Loads the configured plugins, polls each on its
+ * own thread, prints every poll's readings as a JSON line on stdout, and
+ * stops cleanly on SIGINT or SIGTERM. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+#include "hw/hw.h"
+#include "plugin/scheduler.h"
+
+static void usage(FILE *out) {
+        fprintf(out,
+                "Usage: pyhost run [--config FILE] [--interval SECONDS] [PLUGIN.wasm...]\n"
+                "\n"
+                "Runs the host: loads the plugins of FILE's [plugin NAME] sections and any\n"
+                "PLUGIN.wasm given, polls each at its interval (--interval overrides them all)\n"
+                "and prints each poll's readings as one JSON object per line. Stops on\n"
+                "SIGINT or SIGTERM.\n");
+}
+
+/* Serialises stdout between the plugin threads. */
+static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_poll(struct plugin *plugin, const struct reading_list *readings,
+                    const struct plugin_failure *failure, double duration_ms, void *user_data) {
+        (void)user_data;
+        const char *name = plugin_name(plugin);
+        if (failure != NULL) {
+                log_write(LOG_LEVEL_ERROR, name, "poll failed (%s) after %.1f ms: %s",
+                          plugin_failure_kind_name(failure->kind), duration_ms, failure->message);
+                if (failure->traceback[0] != '\0')
+                        log_write_text(LOG_LEVEL_ERROR, name, failure->traceback,
+                                       strlen(failure->traceback));
+                return;
+        }
+        json_t *line = json_pack("{s:s, s:I, s:f, s:o}", "plugin", name, "time_ms",
+                                 (json_int_t)time(NULL) * 1000, "duration_ms", duration_ms,
+                                 "readings", reading_list_to_json(readings));
+        if (line == NULL) {
+                log_write(LOG_LEVEL_ERROR, name, "out of memory formatting readings");
+                return;
+        }
+        pthread_mutex_lock(&output_lock);
+        json_dumpf(line, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        putchar('\n');
+        fflush(stdout);
+        pthread_mutex_unlock(&output_lock);
+        json_decref(line);
+}
+
+static int wait_for_stop_signal(const sigset_t *signals) {
+        int signal_number = 0;
+        sigwait(signals, &signal_number);
+        return signal_number;
+}
+
+int cmd_run(int argc, char **argv) {
+        static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                                {"interval", required_argument, NULL, 'i'},
+                                                {"help", no_argument, NULL, 'h'},
+                                                {NULL, 0, NULL, 0}};
+        const char *config_path = NULL;
+        double interval_s = 0;
+        int option;
+        while ((option = getopt_long(argc, argv, "c:i:h", options, NULL)) != -1) {
+                switch (option) {
+                case 'c':
+                        config_path = optarg;
+                        break;
+                case 'i':
+                        if (cli_parse_seconds(optarg, &interval_s) < 0) {
+                                fprintf(stderr, "pyhost: --interval: '%s' is not a number of "
+                                                "seconds in (0, 86400]\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        static struct host_config config; /* large: keep it off the stack */
+        if (cli_load_config(config_path, &config) < 0)
+                return 2;
+        struct ph_error error = {0};
+        for (int i = optind; i < argc; i++) {
+                if (config_add_plugin_file(&config, argv[i], &error) < 0) {
+                        fprintf(stderr, "pyhost: %s\n", error.message);
+                        return 2;
+                }
+        }
+        if (config.plugin_count == 0) {
+                fprintf(stderr, "pyhost: no plugins: give PLUGIN.wasm or a config with a "
+                                "[plugin NAME] section\n");
+                return 2;
+        }
+        log_set_level(config.log_level);
+
+        /* Stop signals go to sigwait on this thread only: block them before
+         * any thread starts, so every thread inherits the mask. */
+        sigset_t stop_signals;
+        sigemptyset(&stop_signals);
+        sigaddset(&stop_signals, SIGINT);
+        sigaddset(&stop_signals, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+        int exit_code = 1;
+        struct plugin *plugins[CONFIG_MAX_PLUGINS] = {0};
+        double intervals[CONFIG_MAX_PLUGINS];
+        size_t loaded = 0;
+        struct scheduler *scheduler = NULL;
+        struct hw_board *board = NULL;
+        struct plugin_engine *engine = plugin_engine_new(config.cache_dir, &error);
+        if (engine == NULL)
+                goto fail;
+        board = hw_board_new(&config.board, &error);
+        if (board == NULL)
+                goto fail;
+        log_write(LOG_LEVEL_INFO, "host", "board: %s; compiled-code cache: %s",
+                  board->ops->name, config.cache_dir[0] != '\0' ? config.cache_dir : "off");
+
+        for (size_t i = 0; i < config.plugin_count; i++) {
+                struct plugin_config *plugin_config = &config.plugins[i];
+                if (interval_s > 0)
+                        plugin_config->interval_s = interval_s;
+                struct plugin *plugin = plugin_new(engine, plugin_config, board, &error);
+                if (plugin == NULL) {
+                        /* One bad plugin does not stop the others. */
+                        log_write(LOG_LEVEL_ERROR, plugin_config->name, "not loaded: %s",
+                                  error.message);
+                        continue;
+                }
+                log_write(LOG_LEVEL_INFO, plugin_config->name, "loaded %s, polling every %g s",
+                          plugin_config->path, plugin_config->interval_s);
+                plugins[loaded] = plugin;
+                intervals[loaded] = plugin_config->interval_s;
+                loaded++;
+        }
+        if (loaded == 0) {
+                snprintf(error.message, sizeof(error.message), "no plugin could be loaded");
+                goto fail;
+        }
+        scheduler = scheduler_start(plugins, intervals, loaded, on_poll, NULL, &error);
+        if (scheduler == NULL)
+                goto fail;
+
+        int signal_number = wait_for_stop_signal(&stop_signals);
+        log_write(LOG_LEVEL_INFO, "host", "%s: stopping", strsignal(signal_number));
+        exit_code = 0;
+        goto done;
+fail:
+        log_write(LOG_LEVEL_ERROR, "host", "%s", error.message);
+done:
+        scheduler_stop(scheduler);
+        for (size_t i = 0; i < loaded; i++)
+                plugin_free(plugins[i]);
+        hw_board_free(board);
+        plugin_engine_free(engine);
+        return exit_code;
+}

@@ -1,0 +1,71 @@
+/* config.h - the host's configuration, read from an INI file with libinih.
+ *
+ * Owns the parsed values; knows nothing of the modules that use them. Every
+ * unknown section or key and every malformed value is an error that names
+ * the file, the line, the section and the key. Not thread-safe: parse once
+ * at start-up, then treat as read-only. */
+#ifndef PH_CONFIG_H
+#define PH_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/log.h"
+
+#define CONFIG_MAX_PLUGINS 16
+#define CONFIG_NAME_MAX 64
+#define CONFIG_MAX_SCRIPT 64
+
+/* The simulated board (hw_sim). The DHT22 follows a triangle wave between
+ * min and max over `period_reads` reads, so a run is repeatable; or, when
+ * `script_count` > 0, the scripted temperatures in turn. */
+struct sim_board_config {
+        uint8_t dht22_pin;
+        double min_celsius;
+        double max_celsius;
+        unsigned period_reads;
+        double min_humidity;
+        double max_humidity;
+        double error_probability; /* 0..1: chance that a read fails */
+        uint32_t seed;            /* of the error injection's generator */
+        double script_celsius[CONFIG_MAX_SCRIPT];
+        size_t script_count;
+};
+
+struct board_config {
+        char backend[16]; /* "sim" */
+        struct sim_board_config sim;
+};
+
+struct plugin_config {
+        char name[CONFIG_NAME_MAX];
+        char path[PATH_MAX];
+        double interval_s;  /* time between the starts of two polls */
+        uint32_t budget_ms; /* CPU deadline for one call into the plugin */
+};
+
+struct host_config {
+        enum log_level log_level;
+        char cache_dir[PATH_MAX]; /* compiled-code cache; empty: disabled */
+        struct board_config board;
+        struct plugin_config plugins[CONFIG_MAX_PLUGINS];
+        size_t plugin_count;
+};
+
+/* Fills `config` with the defaults: the simulated board, no plugins. */
+void config_set_defaults(struct host_config *config);
+
+/* Parses `path` over the values already in `config`. Returns 0, or a
+ * negative code with `error` naming the file, line and field. */
+int config_load_file(struct host_config *config, const char *path, struct ph_error *error);
+
+/* Adds a plugin named after its file ("dir/foo.wasm" -> "foo") with default
+ * settings; for the CLI's single-plugin commands. */
+int config_add_plugin_file(struct host_config *config, const char *path, struct ph_error *error);
+
+/* Checks cross-field rules (min < max, unique plugin names, ...). */
+int config_validate(const struct host_config *config, struct ph_error *error);
+
+#endif

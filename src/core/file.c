@@ -1,0 +1,60 @@
+#include "core/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int file_read_all(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size,
+                  struct ph_error *error) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return ph_error_set(error, -errno, "%s: cannot open: %s", path, strerror(errno));
+        uint8_t *data = NULL;
+        int result;
+        struct stat info;
+        if (fstat(fd, &info) < 0) {
+                result = ph_error_set(error, -errno, "%s: cannot stat: %s", path, strerror(errno));
+                goto fail;
+        }
+        if (!S_ISREG(info.st_mode)) {
+                result = ph_error_set(error, -EINVAL, "%s: not a regular file", path);
+                goto fail;
+        }
+        if ((uint64_t)info.st_size > max_size) {
+                result = ph_error_set(error, -EFBIG,
+                                      "%s: file is %lld bytes, more than the limit of %zu bytes",
+                                      path, (long long)info.st_size, max_size);
+                goto fail;
+        }
+        size_t size = (size_t)info.st_size;
+        data = malloc(size > 0 ? size : 1);
+        if (data == NULL) {
+                result = ph_error_set(error, -ENOMEM, "%s: out of memory", path);
+                goto fail;
+        }
+        size_t done = 0;
+        while (done < size) {
+                ssize_t got = read(fd, data + done, size - done);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0) {
+                        result = ph_error_set(error, -errno, "%s: read failed: %s", path,
+                                              strerror(errno));
+                        goto fail;
+                }
+                if (got == 0)
+                        break; /* the file shrank while we read it: take what is there */
+                done += (size_t)got;
+        }
+        close(fd);
+        *ret_data = data;
+        *ret_size = done;
+        return 0;
+fail:
+        free(data);
+        close(fd);
+        return result;
+}

@@ -1,0 +1,18 @@
+/* file.h - reading whole files with a size limit.
+ * Thread-safe (no shared state). */
+#ifndef PH_FILE_H
+#define PH_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+/* Reads the regular file at `path` into a new buffer. Refuses anything that
+ * is not a regular file (a FIFO, a device such as /dev/zero) and files
+ * larger than `max_size`, so a hostile path cannot make the host read
+ * forever. On success the caller owns *ret_data and frees it with free(). */
+int file_read_all(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size,
+                  struct ph_error *error);
+
+#endif

@@ -1,0 +1,32 @@
+/* log.h - the host's log: one line per event on stderr, with time, level and
+ * the tag of who speaks ("host", "board", or a plugin's name).
+ *
+ * Thread-safe: each line is written with one write(2) call, so lines from
+ * concurrent threads never interleave. Never allocates. */
+#ifndef PH_LOG_H
+#define PH_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARNING, LOG_LEVEL_ERROR };
+
+/* Lines below `level` are dropped. Default: info. Call before starting
+ * threads. */
+void log_set_level(enum log_level level);
+
+/* Parses "debug", "info", "warning" or "error"; returns -EINVAL otherwise. */
+int log_level_parse(const char *text, enum log_level *ret_level);
+
+const char *log_level_name(enum log_level level);
+
+void log_write(enum log_level level, const char *tag, const char *format, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Writes `text` (length `size`, not NUL-terminated, possibly containing
+ * newlines) as one log line per text line, for output that comes from a
+ * plugin. Control characters are escaped so a plugin cannot forge lines or
+ * drive the terminal. */
+void log_write_text(enum log_level level, const char *tag, const char *text, size_t size);
+
+#endif

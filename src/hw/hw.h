@@ -1,0 +1,63 @@
+/* hw.h - the board as a table of operations.
+ *
+ * A backend (hw_sim.c today; kernel IIO and libgpiod later) fills a struct
+ * hw_board_ops; the rest of the host only calls the hw_* functions below and
+ * never knows which backend runs. Every backend is thread-safe: plugins poll
+ * from their own threads. */
+#ifndef PH_HW_H
+#define PH_HW_H
+
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/error.h"
+
+enum hw_led_color { HW_LED_OFF, HW_LED_GREEN, HW_LED_YELLOW, HW_LED_RED };
+
+/* Outcome of a sensor read; mirrors the WIT `sensor-error` enum. */
+enum hw_sensor_status {
+        HW_SENSOR_OK,
+        HW_SENSOR_TIMEOUT,
+        HW_SENSOR_CHECKSUM,
+        HW_SENSOR_NO_SUCH_PIN,
+};
+
+struct hw_dht22_reading {
+        float temperature_celsius;
+        float humidity_percent;
+};
+
+struct hw_board;
+
+struct hw_board_ops {
+        const char *name;
+        enum hw_sensor_status (*read_dht22)(struct hw_board *board, uint8_t pin,
+                                            struct hw_dht22_reading *ret_reading);
+        int (*set_leds)(struct hw_board *board, enum hw_led_color first,
+                        enum hw_led_color second);
+        void (*get_leds)(struct hw_board *board, enum hw_led_color *ret_first,
+                         enum hw_led_color *ret_second);
+        void (*destroy)(struct hw_board *board);
+};
+
+struct hw_board {
+        const struct hw_board_ops *ops;
+};
+
+/* Creates the backend that `config->backend` names. The caller frees the
+ * board with hw_board_free. */
+struct hw_board *hw_board_new(const struct board_config *config, struct ph_error *error);
+
+/* Accepts NULL. */
+void hw_board_free(struct hw_board *board);
+
+enum hw_sensor_status hw_read_dht22(struct hw_board *board, uint8_t pin,
+                                    struct hw_dht22_reading *ret_reading);
+int hw_set_leds(struct hw_board *board, enum hw_led_color first, enum hw_led_color second);
+void hw_get_leds(struct hw_board *board, enum hw_led_color *ret_first,
+                 enum hw_led_color *ret_second);
+
+const char *hw_led_color_name(enum hw_led_color color);
+const char *hw_sensor_status_name(enum hw_sensor_status status);
+
+#endif

@@ -1,0 +1,130 @@
+#include "hw/hw_sim.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "core/log.h"
+
+struct sim_board {
+        struct hw_board board; /* first, so a struct hw_board * is a struct sim_board * */
+        struct sim_board_config config;
+        pthread_mutex_t lock; /* guards everything below */
+        uint64_t read_count;
+        uint64_t random_state;
+        enum hw_led_color leds[2];
+        uint64_t led_changes;
+};
+
+static struct sim_board *sim_of(struct hw_board *board) {
+        return (struct sim_board *)board;
+}
+
+/* 0 at the start of a period, 1 in its middle, 0 again at its end. */
+static double triangle(uint64_t index, unsigned period) {
+        double phase = (double)(index % period) / (double)period;
+        return phase < 0.5 ? 2.0 * phase : 2.0 - 2.0 * phase;
+}
+
+double hw_sim_curve_celsius(const struct sim_board_config *config, uint64_t read_index) {
+        if (config->script_count > 0)
+                return config->script_celsius[read_index % config->script_count];
+        return config->min_celsius +
+               (config->max_celsius - config->min_celsius) *
+                       triangle(read_index, config->period_reads);
+}
+
+/* xorshift64*: small, fast and repeatable for a given seed. */
+static double next_uniform(uint64_t *state) {
+        uint64_t x = *state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        *state = x;
+        return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / (double)(1ULL << 53);
+}
+
+static enum hw_sensor_status sim_read_dht22(struct hw_board *board, uint8_t pin,
+                                            struct hw_dht22_reading *ret_reading) {
+        struct sim_board *sim = sim_of(board);
+        if (pin != sim->config.dht22_pin)
+                return HW_SENSOR_NO_SUCH_PIN;
+        pthread_mutex_lock(&sim->lock);
+        uint64_t index = sim->read_count++;
+        double draw = next_uniform(&sim->random_state);
+        pthread_mutex_unlock(&sim->lock);
+
+        if (draw < sim->config.error_probability)
+                return (index % 2 == 0) ? HW_SENSOR_TIMEOUT : HW_SENSOR_CHECKSUM;
+        /* Humidity falls as the air warms, as it does in a greenhouse. */
+        double warmth = sim->config.script_count > 0
+                                ? 0.5
+                                : triangle(index, sim->config.period_reads);
+        ret_reading->temperature_celsius = (float)hw_sim_curve_celsius(&sim->config, index);
+        ret_reading->humidity_percent =
+                (float)(sim->config.max_humidity -
+                        (sim->config.max_humidity - sim->config.min_humidity) * warmth);
+        return HW_SENSOR_OK;
+}
+
+static int sim_set_leds(struct hw_board *board, enum hw_led_color first, enum hw_led_color second) {
+        struct sim_board *sim = sim_of(board);
+        pthread_mutex_lock(&sim->lock);
+        enum hw_led_color old_first = sim->leds[0], old_second = sim->leds[1];
+        int changed = old_first != first || old_second != second;
+        sim->leds[0] = first;
+        sim->leds[1] = second;
+        if (changed)
+                sim->led_changes++;
+        pthread_mutex_unlock(&sim->lock);
+        if (changed)
+                log_write(LOG_LEVEL_INFO, "board", "LEDs %s/%s -> %s/%s",
+                          hw_led_color_name(old_first), hw_led_color_name(old_second),
+                          hw_led_color_name(first), hw_led_color_name(second));
+        return 0;
+}
+
+static void sim_get_leds(struct hw_board *board, enum hw_led_color *ret_first,
+                         enum hw_led_color *ret_second) {
+        struct sim_board *sim = sim_of(board);
+        pthread_mutex_lock(&sim->lock);
+        *ret_first = sim->leds[0];
+        *ret_second = sim->leds[1];
+        pthread_mutex_unlock(&sim->lock);
+}
+
+static void sim_destroy(struct hw_board *board) {
+        struct sim_board *sim = sim_of(board);
+        pthread_mutex_destroy(&sim->lock);
+        free(sim);
+}
+
+static const struct hw_board_ops sim_ops = {
+        .name = "sim",
+        .read_dht22 = sim_read_dht22,
+        .set_leds = sim_set_leds,
+        .get_leds = sim_get_leds,
+        .destroy = sim_destroy,
+};
+
+struct hw_board *hw_sim_new(const struct sim_board_config *config, struct ph_error *error) {
+        struct sim_board *sim = calloc(1, sizeof(*sim));
+        if (sim == NULL) {
+                ph_error_set(error, -ENOMEM, "simulated board: out of memory");
+                return NULL;
+        }
+        sim->board.ops = &sim_ops;
+        sim->config = *config;
+        /* xorshift must not start at 0. */
+        sim->random_state = 0x9E3779B97F4A7C15ULL ^ (uint64_t)config->seed;
+        pthread_mutex_init(&sim->lock, NULL);
+        return &sim->board;
+}
+
+uint64_t hw_sim_led_change_count(struct hw_board *board) {
+        struct sim_board *sim = sim_of(board);
+        pthread_mutex_lock(&sim->lock);
+        uint64_t count = sim->led_changes;
+        pthread_mutex_unlock(&sim->lock);
+        return count;
+}

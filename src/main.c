@@ -1,0 +1,40 @@
+/* pyhost - runs Python plugins, sandboxed as WebAssembly components, on a
+ * device. This file only dispatches to the subcommands of src/cli/. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *out) {
+        fprintf(out, "Usage: pyhost COMMAND [OPTIONS]\n"
+                     "\n"
+                     "Commands:\n"
+                     "  run     run the host: poll the configured plugins\n"
+                     "  call    instantiate one plugin and poll it N times\n"
+                     "  check   say whether a component fits the sensor-plugin world\n"
+                     "\n"
+                     "`pyhost COMMAND --help` describes each command.\n");
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                usage(stderr);
+                return 2;
+        }
+        const char *command = argv[1];
+        if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
+            strcmp(command, "help") == 0) {
+                usage(stdout);
+                return 0;
+        }
+        /* Each command parses its own options from argv[1] on. */
+        if (strcmp(command, "run") == 0)
+                return cmd_run(argc - 1, argv + 1);
+        if (strcmp(command, "call") == 0)
+                return cmd_call(argc - 1, argv + 1);
+        if (strcmp(command, "check") == 0)
+                return cmd_check(argc - 1, argv + 1);
+        fprintf(stderr, "pyhost: unknown command '%s'\n\n", command);
+        usage(stderr);
+        return 2;
+}

@@ -1,0 +1,33 @@
+#include "plugin/abi.h"
+
+int abi_enum_index(const wasmtime_component_val_t *value, const char *const *names, size_t count) {
+        for (size_t i = 0; i < count; i++)
+                if (abi_is_enum(value, names[i]))
+                        return (int)i;
+        return -1;
+}
+
+void abi_set_enum(wasmtime_component_val_t *ret, const char *name) {
+        ret->kind = WASMTIME_COMPONENT_ENUM;
+        wasm_byte_vec_new(&ret->of.enumeration, strlen(name), name);
+}
+
+wasmtime_error_t *abi_define_interface(wasmtime_component_linker_t *linker,
+                                       const char *interface_name,
+                                       const struct abi_function *functions, size_t count) {
+        wasmtime_component_linker_instance_t *root = wasmtime_component_linker_root(linker);
+        wasmtime_component_linker_instance_t *interface = NULL;
+        wasmtime_error_t *wasm_error = wasmtime_component_linker_instance_add_instance(
+                root, interface_name, strlen(interface_name), &interface);
+        /* Only one linker instance may be open at a time: close the root
+         * before working on the interface. */
+        wasmtime_component_linker_instance_delete(root);
+        if (wasm_error != NULL)
+                return wasm_error;
+        for (size_t i = 0; i < count && wasm_error == NULL; i++)
+                wasm_error = wasmtime_component_linker_instance_add_func(
+                        interface, functions[i].name, strlen(functions[i].name),
+                        functions[i].callback, NULL, NULL);
+        wasmtime_component_linker_instance_delete(interface);
+        return wasm_error;
+}

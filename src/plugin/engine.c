@@ -1,0 +1,193 @@
+/* engine.c - the Wasmtime engine, its epoch ticker and component loading.
+ *
+ * One engine serves every plugin. A ticker thread advances the engine's
+ * epoch every EPOCH_TICK_MS so that each store can be given a CPU deadline
+ * measured in ticks. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/file.h"
+#include "plugin/internal.h"
+
+/* A component larger than this is refused before it is read: the example
+ * plugin is 18 MB, and a device has little memory to spare. */
+#define MAX_COMPONENT_BYTES (128u * 1024u * 1024u)
+
+static void *run_ticker(void *argument) {
+        struct plugin_engine *engine = argument;
+        pthread_mutex_lock(&engine->ticker_lock);
+        while (!engine->is_stopping) {
+                struct timespec deadline;
+                clock_gettime(CLOCK_MONOTONIC, &deadline);
+                deadline.tv_nsec += EPOCH_TICK_MS * 1000000L;
+                if (deadline.tv_nsec >= 1000000000L) {
+                        deadline.tv_sec++;
+                        deadline.tv_nsec -= 1000000000L;
+                }
+                /* Wakes early only to stop. */
+                pthread_cond_timedwait(&engine->ticker_wake, &engine->ticker_lock, &deadline);
+                wasmtime_engine_increment_epoch(engine->engine);
+        }
+        pthread_mutex_unlock(&engine->ticker_lock);
+        return NULL;
+}
+
+/* Points Wasmtime's compiled-code cache at `cache_dir` by writing the small
+ * TOML file its loader reads. */
+static int configure_cache(wasm_config_t *config, const char *cache_dir, struct ph_error *error) {
+        if (mkdir(cache_dir, 0700) < 0 && errno != EEXIST)
+                return ph_error_set(error, -errno, "%s: cannot create cache directory: %s",
+                                    cache_dir, strerror(errno));
+        char absolute[PATH_MAX];
+        if (realpath(cache_dir, absolute) == NULL)
+                return ph_error_set(error, -errno, "%s: %s", cache_dir, strerror(errno));
+        if (strchr(absolute, '"') != NULL || strchr(absolute, '\\') != NULL)
+                return ph_error_set(error, -EINVAL, "%s: cache path may not contain quotes",
+                                    absolute);
+        char toml_path[PATH_MAX + 32];
+        snprintf(toml_path, sizeof(toml_path), "%s/wasmtime-cache.toml", absolute);
+        FILE *file = fopen(toml_path, "we");
+        if (file == NULL)
+                return ph_error_set(error, -errno, "%s: %s", toml_path, strerror(errno));
+        fprintf(file, "[cache]\ndirectory = \"%s\"\n", absolute);
+        if (fclose(file) != 0)
+                return ph_error_set(error, -EIO, "%s: write failed", toml_path);
+        wasmtime_error_t *wasm_error = wasmtime_config_cache_config_load(config, toml_path);
+        if (wasm_error != NULL)
+                return wasm_error_take(wasm_error, -EINVAL, error, "compiled-code cache");
+        return 0;
+}
+
+static int define_host_interfaces(wasmtime_component_linker_t *linker, struct ph_error *error) {
+        wasmtime_error_t *wasm_error = wasmtime_component_linker_add_wasip2(linker);
+        if (wasm_error == NULL)
+                wasm_error = abi_gpio_define(linker);
+        if (wasm_error == NULL)
+                wasm_error = abi_led_define(linker);
+        if (wasm_error == NULL)
+                wasm_error = abi_log_define(linker);
+        if (wasm_error != NULL)
+                return wasm_error_take(wasm_error, -EINVAL, error, "defining host interfaces");
+        return 0;
+}
+
+struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *error) {
+        struct plugin_engine *engine = calloc(1, sizeof(*engine));
+        if (engine == NULL) {
+                ph_error_set(error, -ENOMEM, "engine: out of memory");
+                return NULL;
+        }
+        pthread_mutex_init(&engine->ticker_lock, NULL);
+        pthread_condattr_t attributes;
+        pthread_condattr_init(&attributes);
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+        pthread_cond_init(&engine->ticker_wake, &attributes);
+        pthread_condattr_destroy(&attributes);
+
+        wasm_config_t *config = wasm_config_new();
+        if (config == NULL) {
+                ph_error_set(error, -ENOMEM, "engine: out of memory");
+                goto fail;
+        }
+        wasmtime_config_epoch_interruption_set(config, true);
+        if (cache_dir != NULL && cache_dir[0] != '\0' &&
+            configure_cache(config, cache_dir, error) < 0) {
+                wasm_config_delete(config);
+                goto fail;
+        }
+        engine->engine = wasm_engine_new_with_config(config); /* takes `config` */
+        if (engine->engine == NULL) {
+                ph_error_set(error, -EINVAL, "engine: Wasmtime refused the configuration");
+                goto fail;
+        }
+        engine->linker = wasmtime_component_linker_new(engine->engine);
+        if (define_host_interfaces(engine->linker, error) < 0)
+                goto fail;
+        if (pthread_create(&engine->ticker, NULL, run_ticker, engine) != 0) {
+                ph_error_set(error, -EAGAIN, "engine: cannot start the epoch ticker thread");
+                goto fail;
+        }
+        engine->has_ticker = true;
+        return engine;
+fail:
+        plugin_engine_free(engine);
+        return NULL;
+}
+
+void plugin_engine_free(struct plugin_engine *engine) {
+        if (engine == NULL)
+                return;
+        if (engine->has_ticker) {
+                pthread_mutex_lock(&engine->ticker_lock);
+                engine->is_stopping = true;
+                pthread_cond_signal(&engine->ticker_wake);
+                pthread_mutex_unlock(&engine->ticker_lock);
+                pthread_join(engine->ticker, NULL);
+        }
+        if (engine->linker != NULL)
+                wasmtime_component_linker_delete(engine->linker);
+        if (engine->engine != NULL)
+                wasm_engine_delete(engine->engine);
+        pthread_cond_destroy(&engine->ticker_wake);
+        pthread_mutex_destroy(&engine->ticker_lock);
+        free(engine);
+}
+
+/* Recognises what a file is from its first bytes, so the error says "this
+ * is a core module" rather than Wasmtime's parser message. */
+static int check_component_header(const uint8_t *bytes, size_t size, const char *path,
+                                  struct ph_error *error) {
+        static const uint8_t magic[4] = {0x00, 'a', 's', 'm'};
+        if (size == 0)
+                return ph_error_set(error, -EINVAL, "%s: empty file, not a component", path);
+        size_t skip = 0;
+        while (skip < size && skip < 64 &&
+               (bytes[skip] == ' ' || bytes[skip] == '\n' || bytes[skip] == '\t'))
+                skip++;
+        if (skip < size && (bytes[skip] == '(' || bytes[skip] == ';'))
+                return ph_error_set(error, -EINVAL,
+                                    "%s: WebAssembly text format, not a binary component; build "
+                                    "it into a component first",
+                                    path);
+        if (size < 8 || memcmp(bytes, magic, sizeof(magic)) != 0)
+                return ph_error_set(error, -EINVAL,
+                                    "%s: not a WebAssembly binary (%s)", path,
+                                    size < 8 ? "shorter than a header" : "bad magic number");
+        /* Bytes 4-7: version 1 with layer 0 is a core module; layer 1 is a
+         * component. */
+        if (bytes[6] == 0x00 && bytes[7] == 0x00)
+                return ph_error_set(error, -EINVAL,
+                                    "%s: a core WebAssembly module, not a component; wrap it "
+                                    "with component tooling (componentize-py, wasm-tools "
+                                    "component new)",
+                                    path);
+        if (bytes[6] != 0x01 || bytes[7] != 0x00)
+                return ph_error_set(error, -EINVAL, "%s: unknown WebAssembly layer %u", path,
+                                    (unsigned)bytes[6]);
+        return 0;
+}
+
+int engine_compile_file(struct plugin_engine *engine, const char *path,
+                        wasmtime_component_t **ret_component, struct ph_error *error) {
+        uint8_t *bytes = NULL;
+        size_t size = 0;
+        int result = file_read_all(path, MAX_COMPONENT_BYTES, &bytes, &size, error);
+        if (result < 0)
+                return result;
+        result = check_component_header(bytes, size, path, error);
+        if (result == 0) {
+                wasmtime_component_t *component = NULL;
+                wasmtime_error_t *wasm_error =
+                        wasmtime_component_new(engine->engine, bytes, size, &component);
+                if (wasm_error != NULL)
+                        result = wasm_error_take(wasm_error, -EINVAL, error, path);
+                else
+                        *ret_component = component;
+        }
+        free(bytes);
+        return result;
+}

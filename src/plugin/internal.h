@@ -1,0 +1,81 @@
+/* internal.h - what the files of src/plugin/ share; the only header besides
+ * those files that may include Wasmtime's.
+ *
+ * Nothing outside src/plugin/ includes this: the rest of the host sees
+ * plugin.h, which has no Wasmtime types. */
+#ifndef PH_PLUGIN_INTERNAL_H
+#define PH_PLUGIN_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <wasi.h>
+#include <wasmtime.h>
+
+#include "core/error.h"
+#include "hw/hw.h"
+#include "plugin/plugin.h"
+
+/* The WIT contract (wit/plugin.wit), as the component model names it. */
+#define WIT_PACKAGE "pyhost:plugin"
+#define WIT_VERSION "0.1.0"
+#define WIT_INTERFACE(name) WIT_PACKAGE "/" name "@" WIT_VERSION
+#define WIT_GPIO_PROVIDER WIT_INTERFACE("gpio-provider")
+#define WIT_LED_CONTROLLER WIT_INTERFACE("led-controller")
+#define WIT_LOGGING WIT_INTERFACE("logging")
+#define WIT_TYPES WIT_INTERFACE("types")
+#define WIT_SENSOR_LOGIC WIT_INTERFACE("sensor-logic")
+#define WIT_POLL "poll"
+
+/* Wasmtime's epoch advances every EPOCH_TICK_MS; call budgets are counted
+ * in these ticks. */
+#define EPOCH_TICK_MS 5
+
+struct plugin_engine {
+        wasm_engine_t *engine;
+        /* Defines every host capability and WASI p2. Built once; the
+         * callbacks find their plugin through the store's data (struct
+         * abi_context), so all plugins share it. Read-only after creation,
+         * so several threads may instantiate with it at once. */
+        wasmtime_component_linker_t *linker;
+        pthread_t ticker;
+        pthread_mutex_t ticker_lock; /* guards is_stopping */
+        pthread_cond_t ticker_wake;
+        bool is_stopping;
+        bool has_ticker;
+};
+
+/* What host callbacks know about the plugin that called them: the data of
+ * every store. Owned by the struct plugin; outlives its stores. Only the
+ * thread that is calling into the store touches it. */
+struct abi_context {
+        const char *plugin_name;
+        struct hw_board *board;
+        /* Set by the epoch-deadline callback: the current call ran out of
+         * CPU budget. Lets the host classify the trap itself instead of
+         * parsing Wasmtime's message. */
+        bool is_budget_exceeded;
+        uint32_t budget_ms;
+};
+
+/* Turns `wasm_error` into a ph_error prefixed with `context`, and frees it.
+ * Takes ownership of `wasm_error`; returns the negative code it set. */
+int wasm_error_take(wasmtime_error_t *wasm_error, int code, struct ph_error *error,
+                    const char *context);
+
+/* Defines each host interface in `linker` (abi_*.c). */
+wasmtime_error_t *abi_gpio_define(wasmtime_component_linker_t *linker);
+wasmtime_error_t *abi_led_define(wasmtime_component_linker_t *linker);
+wasmtime_error_t *abi_log_define(wasmtime_component_linker_t *linker);
+
+/* Compiles (or loads from the compiled-code cache) the component at `path`.
+ * The caller frees *ret_component with wasmtime_component_delete. */
+int engine_compile_file(struct plugin_engine *engine, const char *path,
+                        wasmtime_component_t **ret_component, struct ph_error *error);
+
+/* Checks that `component` fits the sensor-plugin world: every import is one
+ * the host provides, and `sensor-logic.poll` is exported with the right
+ * shape. The message names the offending import or export. */
+int world_check(struct plugin_engine *engine, const wasmtime_component_t *component,
+                struct ph_error *error);
+
+#endif

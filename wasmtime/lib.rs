@@ -1,0 +1,3 @@
+//! Re-exports Wasmtime's C API so that cargo links it into one static
+//! library (`libpyhost_wasmtime.a`) that the C host links against.
+pub use wasmtime_c_api::*;
