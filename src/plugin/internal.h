@@ -62,6 +62,13 @@ struct abi_context {
 int wasm_error_take(wasmtime_error_t *wasm_error, int code, struct ph_error *error,
                     const char *context);
 
+/* Describes `wasm_error` as a one-line `cause` (Wasmtime's innermost
+ * "Caused by" line, e.g. "wasm trap: wasm `unreachable` instruction
+ * executed") and the full text with the wasm backtrace in `detail`, then
+ * frees it. Takes ownership of `wasm_error`. */
+void wasm_error_describe(wasmtime_error_t *wasm_error, char *cause, size_t cause_size,
+                         char *detail, size_t detail_size);
+
 /* Defines each host interface in `linker` (abi_*.c). */
 wasmtime_error_t *abi_gpio_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_led_define(wasmtime_component_linker_t *linker);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "plugin/guest_output.h"
 #include "plugin/internal.h"
 #include "plugin/poll_result.h"
 
@@ -22,6 +23,8 @@ struct plugin {
         struct plugin_engine *engine; /* borrowed */
         wasmtime_component_t *component;
         struct abi_context abi; /* the data of every store of this plugin */
+        struct guest_output stdout_lines;
+        struct guest_output stderr_lines;
 
         pthread_mutex_t lock; /* guards everything below */
         wasmtime_store_t *store; /* NULL while there is no live instance */
@@ -42,13 +45,8 @@ const char *plugin_name(const struct plugin *plugin) {
 }
 
 /* WASI stdout/stderr of the guest: into the host log under its name. */
-static ptrdiff_t write_guest_stdout(void *data, const unsigned char *bytes, size_t size) {
-        log_write_text(LOG_LEVEL_INFO, data, (const char *)bytes, size);
-        return (ptrdiff_t)size;
-}
-
-static ptrdiff_t write_guest_stderr(void *data, const unsigned char *bytes, size_t size) {
-        log_write_text(LOG_LEVEL_WARNING, data, (const char *)bytes, size);
+static ptrdiff_t write_guest_output(void *data, const unsigned char *bytes, size_t size) {
+        guest_output_write(data, (const char *)bytes, size);
         return (ptrdiff_t)size;
 }
 
@@ -76,8 +74,8 @@ static wasi_config_t *new_wasi_config(struct plugin *plugin) {
         wasi_config_t *wasi = wasi_config_new();
         if (wasi == NULL)
                 return NULL;
-        wasi_config_set_stdout_custom(wasi, write_guest_stdout, plugin->config.name, NULL);
-        wasi_config_set_stderr_custom(wasi, write_guest_stderr, plugin->config.name, NULL);
+        wasi_config_set_stdout_custom(wasi, write_guest_output, &plugin->stdout_lines, NULL);
+        wasi_config_set_stderr_custom(wasi, write_guest_output, &plugin->stderr_lines, NULL);
         return wasi;
 }
 
@@ -155,6 +153,8 @@ struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_conf
         plugin->abi.plugin_name = plugin->config.name;
         plugin->abi.board = board;
         plugin->abi.budget_ms = config->budget_ms;
+        guest_output_init(&plugin->stdout_lines, plugin->config.name, LOG_LEVEL_INFO);
+        guest_output_init(&plugin->stderr_lines, plugin->config.name, LOG_LEVEL_WARNING);
         pthread_mutex_init(&plugin->lock, NULL);
 
         if (engine_compile_file(engine, config->path, &plugin->component, error) < 0)
@@ -199,18 +199,21 @@ static int call_poll(struct plugin *plugin, struct reading_list *ret_readings,
         wasmtime_context_set_epoch_deadline(context, ticks_for(plugin->config.budget_ms));
         wasmtime_error_t *wasm_error =
                 wasmtime_component_func_call(&plugin->poll_function, context, NULL, 0, &value, 1);
+        guest_output_flush(&plugin->stdout_lines);
+        guest_output_flush(&plugin->stderr_lines);
         if (wasm_error != NULL) {
-                struct ph_error error;
-                bool is_budget = plugin->abi.is_budget_exceeded;
-                wasm_error_take(wasm_error, -EINTR, &error, "trap in poll");
-                if (is_budget) {
-                        char message[PH_ERROR_MESSAGE_MAX];
-                        snprintf(message, sizeof(message),
+                char cause[PH_ERROR_MESSAGE_MAX - 64];
+                wasm_error_describe(wasm_error, cause, sizeof(cause), failure->traceback,
+                                    sizeof(failure->traceback));
+                if (plugin->abi.is_budget_exceeded) {
+                        failure->kind = PLUGIN_FAILURE_BUDGET;
+                        snprintf(failure->message, sizeof(failure->message),
                                  "plugin %s exceeded its %u ms budget in poll", plugin->config.name,
                                  plugin->config.budget_ms);
-                        set_failure(failure, PLUGIN_FAILURE_BUDGET, message);
                 } else {
-                        set_failure(failure, PLUGIN_FAILURE_TRAP, error.message);
+                        failure->kind = PLUGIN_FAILURE_TRAP;
+                        snprintf(failure->message, sizeof(failure->message), "trap in poll: %s",
+                                 cause);
                 }
                 /* A trap poisons the store: never enter this instance again. */
                 discard_instance(plugin);

@@ -4,35 +4,59 @@
 
 #include "plugin/internal.h"
 
-/* Appends the guest's wasm backtrace (function names where the component
- * has them) so a trap says where it happened. */
-static void append_backtrace(const wasmtime_error_t *wasm_error, char *text, size_t size) {
-        wasm_frame_vec_t frames;
-        wasmtime_error_wasm_trace(wasm_error, &frames);
-        size_t length = strlen(text);
-        for (size_t i = 0; i < frames.size && i < 32 && length + 1 < size; i++) {
-                const wasm_frame_t *frame = frames.data[i];
-                const wasm_name_t *name = wasmtime_frame_func_name(frame);
-                int written = snprintf(text + length, size - length, "\n  #%zu %.*s", i,
-                                       name != NULL ? (int)name->size : 6,
-                                       name != NULL ? name->data : "<anon>");
-                if (written < 0)
-                        break;
-                length += (size_t)written;
-                if (length >= size)
-                        length = size - 1;
-        }
-        wasm_frame_vec_delete(&frames);
-}
-
 int wasm_error_take(wasmtime_error_t *wasm_error, int code, struct ph_error *error,
                     const char *context) {
         wasm_name_t message;
         wasmtime_error_message(wasm_error, &message);
-        char text[PH_ERROR_MESSAGE_MAX];
-        snprintf(text, sizeof(text), "%.*s", (int)message.size, message.data);
+        ph_error_set(error, code, "%s: %.*s", context, (int)message.size, message.data);
         wasm_byte_vec_delete(&message);
-        append_backtrace(wasm_error, text, sizeof(text));
         wasmtime_error_delete(wasm_error);
-        return ph_error_set(error, code, "%s: %s", context, text);
+        return code;
+}
+
+/* The last non-empty line after the last "Caused by:", trimmed; or the
+ * first line when there is no such section. */
+static void find_cause(const char *text, size_t length, char *cause, size_t cause_size) {
+        const char *start = text;
+        const char *end = memchr(text, '\n', length);
+        if (end == NULL)
+                end = text + length;
+        const char *marker = NULL;
+        for (const char *p = text; p + 10 <= text + length; p++)
+                if (memcmp(p, "Caused by:", 10) == 0)
+                        marker = p;
+        if (marker != NULL) {
+                const char *cursor = marker + 10;
+                while (cursor < text + length) {
+                        const char *line_end = memchr(cursor, '\n', (size_t)(text + length - cursor));
+                        if (line_end == NULL)
+                                line_end = text + length;
+                        const char *first = cursor;
+                        while (first < line_end && (*first == ' ' || *first == '\t'))
+                                first++;
+                        /* Skip the "0: " numbering of multi-cause chains. */
+                        const char *digits = first;
+                        while (digits < line_end && *digits >= '0' && *digits <= '9')
+                                digits++;
+                        if (digits > first && digits + 1 < line_end && digits[0] == ':' &&
+                            digits[1] == ' ')
+                                first = digits + 2;
+                        if (first < line_end) {
+                                start = first;
+                                end = line_end;
+                        }
+                        cursor = line_end + 1;
+                }
+        }
+        snprintf(cause, cause_size, "%.*s", (int)(end - start), start);
+}
+
+void wasm_error_describe(wasmtime_error_t *wasm_error, char *cause, size_t cause_size,
+                         char *detail, size_t detail_size) {
+        wasm_name_t message;
+        wasmtime_error_message(wasm_error, &message);
+        find_cause(message.data, message.size, cause, cause_size);
+        snprintf(detail, detail_size, "%.*s", (int)message.size, message.data);
+        wasm_byte_vec_delete(&message);
+        wasmtime_error_delete(wasm_error);
 }

@@ -1,0 +1,31 @@
+/* guest_output.h - a plugin's WASI stdout/stderr, into the host log.
+ *
+ * The guest writes in arbitrary pieces ("RuntimeError", ": ", "boom\n");
+ * this buffers them into whole lines, each logged with the plugin's name.
+ * A line longer than the buffer is cut into pieces rather than kept whole.
+ * Used only by the thread that is calling into the plugin (under its lock). */
+#ifndef PH_GUEST_OUTPUT_H
+#define PH_GUEST_OUTPUT_H
+
+#include <stddef.h>
+
+#include "core/log.h"
+
+#define GUEST_OUTPUT_LINE_MAX 1024
+
+struct guest_output {
+        const char *tag; /* borrowed: the plugin's name */
+        enum log_level level;
+        size_t used;
+        char line[GUEST_OUTPUT_LINE_MAX];
+};
+
+void guest_output_init(struct guest_output *output, const char *tag, enum log_level level);
+
+/* Takes `size` bytes of output; logs every completed line. */
+void guest_output_write(struct guest_output *output, const char *bytes, size_t size);
+
+/* Logs what is left of an unfinished line (after a call, or at a trap). */
+void guest_output_flush(struct guest_output *output);
+
+#endif

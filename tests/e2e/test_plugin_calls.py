@@ -1,0 +1,102 @@
+"""`pyhost call`: one instance, N polls, through the real Wasmtime."""
+
+from conftest import call, plugin, write_config
+
+
+def temperatures(result):
+    return [[r for r in line if r["quantity"] == "temperature"][0] for line in result.lines]
+
+
+def test_poll_follows_scripted_temperatures_and_hysteresis_flips_at_thresholds(config_dir):
+    # Alarm on at >= 30, off only at <= 27; warning from 25.
+    script = [20, 29.9, 30, 29, 27.1, 27, 26, 30.5, 24]
+    expected = ["ok", "warning", "alarm", "alarm", "alarm", "warning", "warning", "alarm", "ok"]
+    config = write_config(config_dir, "[board]\nscript_celsius = "
+                          + ", ".join(map(str, script)) + "\n")
+    result = call(plugin("sensor-logic"), polls=len(script), config=config)
+    assert result.returncode == 0, result.stderr
+    readings = temperatures(result)
+    assert [r["value"] for r in readings] == script
+    assert [r["status"] for r in readings] == expected
+    assert all(r["sensor"] == "greenhouse" and r["unit"] == "°C" for r in readings)
+    humidity = [[r for r in line if r["quantity"] == "humidity"][0] for line in result.lines]
+    assert all(r["unit"] == "%" and 0 <= r["value"] <= 100 for r in humidity)
+    assert "alarm ON at 30.0" in result.stderr
+    assert "alarm OFF at 27.0" in result.stderr
+
+
+def test_led_calls_reach_the_board_with_the_right_colours(config_dir):
+    config = write_config(config_dir, "[board]\nscript_celsius = 20, 26, 31, 27\n")
+    result = call(plugin("sensor-logic"), polls=4, config=config)
+    assert result.returncode == 0, result.stderr
+    changes = [line.split("board: ")[1] for line in result.stderr.splitlines()
+               if "board: LEDs" in line]
+    assert changes == [
+        "LEDs off/off -> green/green",      # 20 °C: ok
+        "LEDs green/green -> yellow/green",  # 26 °C: warning
+        "LEDs yellow/green -> red/red",      # 31 °C: alarm on
+        "LEDs red/red -> yellow/green",      # 27 °C: alarm off, still warm
+    ]
+
+
+def test_globals_persist_between_polls_of_one_instance():
+    result = call(plugin("counter"), polls=3)
+    assert result.returncode == 0, result.stderr
+    assert [line[0]["value"] for line in result.lines] == [1.0, 2.0, 3.0]
+
+
+def test_python_exception_is_an_error_value_and_keeps_the_instance():
+    result = call(plugin("raises"), polls=3)
+    assert result.returncode == 1
+    first, second, third = result.lines
+    assert first[0]["value"] == 1.0
+    error = second["error"]
+    assert error["kind"] == "guest-error"
+    assert error["message"] == "ValueError: deliberate failure on poll 2"
+    assert "check_parity" in error["traceback"]
+    # Same instance: the counter went on from 2 to 3, nothing was lost.
+    assert third[0]["value"] == 3.0
+    assert "deliberate failure on poll 2" in result.stderr
+
+
+def test_trap_discards_the_poisoned_instance_and_polling_goes_on():
+    result = call(plugin("traps"), polls=4)
+    assert result.returncode == 1
+    assert result.lines[0][0]["value"] == 1.0
+    assert result.lines[1]["error"]["kind"] == "trap"
+    assert "unreachable" in result.lines[1]["error"]["message"]
+    assert "wasm backtrace" in result.lines[1]["error"]["traceback"]
+    # A fresh instance: its counter starts again at 1, then traps again.
+    assert result.lines[2][0]["value"] == 1.0
+    assert result.lines[3]["error"]["kind"] == "trap"
+    # The guest's own traceback went to the log under its name.
+    assert "traps: RuntimeError: unhandled error escaping the export" in result.stderr
+
+
+def test_runaway_loop_is_interrupted_at_its_budget():
+    result = call(plugin("spin"), polls=2)
+    assert result.returncode == 1
+    for line in result.lines:
+        assert line["error"]["kind"] == "budget-exceeded"
+        assert line["error"]["message"] == "plugin spin exceeded its 100 ms budget in poll"
+
+
+def test_sensor_errors_reach_the_plugin_as_values(config_dir):
+    config = write_config(config_dir, "[board]\nerror_probability = 1.0\n")
+    result = call(plugin("sensor-logic"), polls=2, config=config)
+    assert result.returncode == 0, result.stderr
+    assert result.lines == [[], []]
+    assert "DHT22 on pin 4 failed: timeout" in result.stderr
+    assert "DHT22 on pin 4 failed: checksum" in result.stderr
+    assert "LEDs off/off -> yellow/yellow" in result.stderr
+
+
+def test_wasi_grants_no_files_environment_arguments_or_stdin():
+    result = call(plugin("probe"))
+    assert result.returncode == 0, result.stderr
+    granted = {r["sensor"]: r["value"] for r in result.lines[0]}
+    assert granted == {"open-etc-passwd": 0.0, "list-root": 0.0, "list-cwd": 0.0,
+                       "environment": 0.0, "arguments": 0.0, "stdin": 0.0}
+    # stdout and stderr reach the host log, prefixed with the plugin's name.
+    assert "info    probe: probe says hello on stdout" in result.stderr
+    assert "warning probe: probe says hello on stderr" in result.stderr
