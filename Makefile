@@ -58,7 +58,8 @@ plugins: $(PLUGINS:%=$(BUILD)/plugins/%.wasm)
 
 test-plugins: $(TEST_PLUGINS:%=$(BUILD)/test-plugins/%.wasm)
 
-build: deps binary plugins
+build: deps binary
+	@$(MAKE) --no-print-directory -j $(JOBS) plugins
 
 run: build
 	$(BUILD)/pyhost run --config config/pyhost.ini
@@ -74,12 +75,13 @@ test-sanitize: deps
 test-style:
 	@scripts/check-style.sh
 
-test-e2e: build test-plugins
+test-e2e: build
+	@$(MAKE) --no-print-directory -j $(JOBS) test-plugins
 	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e
 
 test: build test-style test-unit test-sanitize test-e2e
 
-bench: build
+bench: build test-plugins
 	@$$(cat $(BUILD)/.venv-dir)/bin/python bench/run.py
 
 format:

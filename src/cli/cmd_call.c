@@ -8,13 +8,12 @@
 #include "hw/hw.h"
 
 static void usage(FILE *out) {
-        fprintf(out,
-                "Usage: pyhost call [--config FILE] [--polls N] [--no-cache] PLUGIN.wasm\n"
-                "\n"
-                "Instantiates PLUGIN.wasm once on the board of FILE (default: the simulated\n"
-                "board) and polls it N times (default 1). Each poll prints one line on\n"
-                "stdout: a JSON array of readings, or {\"error\": {...}} when it failed.\n"
-                "Exits 0 when every poll succeeded, 1 otherwise, 2 on a usage error.\n");
+        fprintf(out, "Usage: pyhost call [--config FILE] [--polls N] [--no-cache] PLUGIN.wasm\n"
+                     "\n"
+                     "Instantiates PLUGIN.wasm once on the board of FILE (default: the simulated\n"
+                     "board) and polls it N times (default 1). Each poll prints one line on\n"
+                     "stdout: a JSON array of readings, or {\"error\": {...}} when it failed.\n"
+                     "Exits 0 when every poll succeeded, 1 otherwise, 2 on a usage error.\n");
 }
 
 static int parse_polls(const char *text, unsigned long *ret) {

@@ -74,8 +74,10 @@ int cmd_run(int argc, char **argv) {
                         break;
                 case 'i':
                         if (cli_parse_seconds(optarg, &interval_s) < 0) {
-                                fprintf(stderr, "pyhost: --interval: '%s' is not a number of "
-                                                "seconds in (0, 86400]\n", optarg);
+                                fprintf(stderr,
+                                        "pyhost: --interval: '%s' is not a number of "
+                                        "seconds in (0, 86400]\n",
+                                        optarg);
                                 return 2;
                         }
                         break;
@@ -124,8 +126,8 @@ int cmd_run(int argc, char **argv) {
         board = hw_board_new(&config.board, &error);
         if (board == NULL)
                 goto fail;
-        log_write(LOG_LEVEL_INFO, "host", "board: %s; compiled-code cache: %s",
-                  board->ops->name, config.cache_dir[0] != '\0' ? config.cache_dir : "off");
+        log_write(LOG_LEVEL_INFO, "host", "board: %s; compiled-code cache: %s", board->ops->name,
+                  config.cache_dir[0] != '\0' ? config.cache_dir : "off");
 
         for (size_t i = 0; i < config.plugin_count; i++) {
                 struct plugin_config *plugin_config = &config.plugins[i];

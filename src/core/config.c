@@ -203,8 +203,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
                         ph_error_set(parse->error, -EINVAL,
                                      "%s: [%s]: plugin names are 1-%d letters, digits, '-' or "
                                      "'_', at most %d plugins",
-                                     parse->path, section, CONFIG_NAME_MAX - 1,
-                                     CONFIG_MAX_PLUGINS);
+                                     parse->path, section, CONFIG_NAME_MAX - 1, CONFIG_MAX_PLUGINS);
                         return 0;
                 }
                 result = set_plugin_key(plugin, key, value);
@@ -221,8 +220,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
                 return 0;
         }
         if (result < 0) {
-                ph_error_set(parse->error, -EINVAL, "%s: [%s] %s: invalid value '%s'",
-                             parse->path, section, key, value);
+                ph_error_set(parse->error, -EINVAL, "%s: [%s] %s: invalid value '%s'", parse->path,
+                             section, key, value);
                 return 0;
         }
         return 1;

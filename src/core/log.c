@@ -40,10 +40,10 @@ static size_t format_prefix(char *line, size_t size, enum log_level level, const
         clock_gettime(CLOCK_REALTIME, &now);
         struct tm utc;
         gmtime_r(&now.tv_sec, &utc);
-        int written = snprintf(line, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-7s %s: ",
-                               utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
-                               utc.tm_min, utc.tm_sec, now.tv_nsec / 1000000L,
-                               log_level_name(level), tag);
+        int written = snprintf(line, size,
+                               "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-7s %s: ", utc.tm_year + 1900,
+                               utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                               now.tv_nsec / 1000000L, log_level_name(level), tag);
         if (written < 0)
                 return 0;
         return (size_t)written < size ? (size_t)written : size - 1;
@@ -67,9 +67,8 @@ void log_write(enum log_level level, const char *tag, const char *format, ...) {
         int written = vsnprintf(line + length, sizeof(line) - 1 - length, format, args);
         va_end(args);
         if (written > 0)
-                length += (size_t)written < sizeof(line) - 1 - length
-                                  ? (size_t)written
-                                  : sizeof(line) - 2 - length;
+                length += (size_t)written < sizeof(line) - 1 - length ? (size_t)written
+                                                                      : sizeof(line) - 2 - length;
         emit(line, length);
 }
 

@@ -50,11 +50,11 @@ json_t *reading_list_to_json(const struct reading_list *list) {
                 return NULL;
         for (size_t i = 0; i < list->count; i++) {
                 const struct reading *r = &list->items[i];
-                json_t *object = json_pack("{s:s, s:s, s:o, s:s, s:s, s:b}", "sensor", r->sensor,
-                                           "quantity", reading_quantity_name(r->quantity),
-                                           "value", r->is_finite ? json_real(r->value) : json_null(),
-                                           "unit", r->unit, "status", reading_status_name(r->status),
-                                           "valid", r->is_finite);
+                json_t *object =
+                        json_pack("{s:s, s:s, s:o, s:s, s:s, s:b}", "sensor", r->sensor, "quantity",
+                                  reading_quantity_name(r->quantity), "value",
+                                  r->is_finite ? json_real(r->value) : json_null(), "unit", r->unit,
+                                  "status", reading_status_name(r->status), "valid", r->is_finite);
                 if (object == NULL || json_array_append_new(array, object) < 0) {
                         json_decref(array);
                         return NULL;

@@ -33,8 +33,7 @@ struct hw_board_ops {
         const char *name;
         enum hw_sensor_status (*read_dht22)(struct hw_board *board, uint8_t pin,
                                             struct hw_dht22_reading *ret_reading);
-        int (*set_leds)(struct hw_board *board, enum hw_led_color first,
-                        enum hw_led_color second);
+        int (*set_leds)(struct hw_board *board, enum hw_led_color first, enum hw_led_color second);
         void (*get_leds)(struct hw_board *board, enum hw_led_color *ret_first,
                          enum hw_led_color *ret_second);
         void (*destroy)(struct hw_board *board);

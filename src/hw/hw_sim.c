@@ -29,9 +29,8 @@ static double triangle(uint64_t index, unsigned period) {
 double hw_sim_curve_celsius(const struct sim_board_config *config, uint64_t read_index) {
         if (config->script_count > 0)
                 return config->script_celsius[read_index % config->script_count];
-        return config->min_celsius +
-               (config->max_celsius - config->min_celsius) *
-                       triangle(read_index, config->period_reads);
+        return config->min_celsius + (config->max_celsius - config->min_celsius) *
+                                             triangle(read_index, config->period_reads);
 }
 
 /* xorshift64*: small, fast and repeatable for a given seed. */
@@ -57,9 +56,8 @@ static enum hw_sensor_status sim_read_dht22(struct hw_board *board, uint8_t pin,
         if (draw < sim->config.error_probability)
                 return (index % 2 == 0) ? HW_SENSOR_TIMEOUT : HW_SENSOR_CHECKSUM;
         /* Humidity falls as the air warms, as it does in a greenhouse. */
-        double warmth = sim->config.script_count > 0
-                                ? 0.5
-                                : triangle(index, sim->config.period_reads);
+        double warmth =
+                sim->config.script_count > 0 ? 0.5 : triangle(index, sim->config.period_reads);
         ret_reading->temperature_celsius = (float)hw_sim_curve_celsius(&sim->config, index);
         ret_reading->humidity_percent =
                 (float)(sim->config.max_humidity -

@@ -154,8 +154,7 @@ static int check_component_header(const uint8_t *bytes, size_t size, const char 
                                     "it into a component first",
                                     path);
         if (size < 8 || memcmp(bytes, magic, sizeof(magic)) != 0)
-                return ph_error_set(error, -EINVAL,
-                                    "%s: not a WebAssembly binary (%s)", path,
+                return ph_error_set(error, -EINVAL, "%s: not a WebAssembly binary (%s)", path,
                                     size < 8 ? "shorter than a header" : "bad magic number");
         /* Bytes 4-7: version 1 with layer 0 is a core module; layer 1 is a
          * component. */

@@ -66,8 +66,8 @@ int wasm_error_take(wasmtime_error_t *wasm_error, int code, struct ph_error *err
  * "Caused by" line, e.g. "wasm trap: wasm `unreachable` instruction
  * executed") and the full text with the wasm backtrace in `detail`, then
  * frees it. Takes ownership of `wasm_error`. */
-void wasm_error_describe(wasmtime_error_t *wasm_error, char *cause, size_t cause_size,
-                         char *detail, size_t detail_size);
+void wasm_error_describe(wasmtime_error_t *wasm_error, char *cause, size_t cause_size, char *detail,
+                         size_t detail_size);
 
 /* Defines each host interface in `linker` (abi_*.c). */
 wasmtime_error_t *abi_gpio_define(wasmtime_component_linker_t *linker);

@@ -26,7 +26,7 @@ struct plugin {
         struct guest_output stdout_lines;
         struct guest_output stderr_lines;
 
-        pthread_mutex_t lock; /* guards everything below */
+        pthread_mutex_t lock;    /* guards everything below */
         wasmtime_store_t *store; /* NULL while there is no live instance */
         wasmtime_component_instance_t instance;
         wasmtime_component_func_t poll_function;
@@ -34,8 +34,7 @@ struct plugin {
 };
 
 const char *plugin_failure_kind_name(enum plugin_failure_kind kind) {
-        static const char *const names[] = {"none",        "guest-error",
-                                            "trap",        "budget-exceeded",
+        static const char *const names[] = {"none",        "guest-error", "trap", "budget-exceeded",
                                             "instantiate", "bad-output"};
         return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
@@ -91,7 +90,8 @@ static int instantiate(struct plugin *plugin, struct ph_error *error) {
         discard_instance(plugin);
         wasmtime_store_t *store = wasmtime_store_new(plugin->engine->engine, &plugin->abi, NULL);
         if (store == NULL)
-                return ph_error_set(error, -ENOMEM, "%s: cannot create a store", plugin->config.name);
+                return ph_error_set(error, -ENOMEM, "%s: cannot create a store",
+                                    plugin->config.name);
         wasmtime_context_t *context = wasmtime_store_context(store);
         wasmtime_store_epoch_deadline_callback(store, on_epoch_deadline, &plugin->abi, NULL);
 
@@ -119,10 +119,10 @@ static int instantiate(struct plugin *plugin, struct ph_error *error) {
         wasmtime_component_export_index_t *interface = wasmtime_component_instance_get_export_index(
                 &instance, context, NULL, WIT_SENSOR_LOGIC, strlen(WIT_SENSOR_LOGIC));
         wasmtime_component_export_index_t *poll =
-                interface == NULL ? NULL
-                                  : wasmtime_component_instance_get_export_index(
-                                            &instance, context, interface, WIT_POLL,
-                                            strlen(WIT_POLL));
+                interface == NULL
+                        ? NULL
+                        : wasmtime_component_instance_get_export_index(
+                                  &instance, context, interface, WIT_POLL, strlen(WIT_POLL));
         bool has_poll = poll != NULL && wasmtime_component_instance_get_func(
                                                 &instance, context, poll, &plugin->poll_function);
         wasmtime_component_export_index_delete(poll);

@@ -54,8 +54,9 @@ static int copy_text_field(const wasmtime_component_val_t *record, const char *f
                                   index, field);
         const wasm_name_t *text = &value->of.string;
         if (text->size >= size)
-                return bad_output(failure, "reading %zu: %s is %zu bytes, more than the limit of %zu",
-                                  index, field, text->size, size - 1);
+                return bad_output(failure,
+                                  "reading %zu: %s is %zu bytes, more than the limit of %zu", index,
+                                  field, text->size, size - 1);
         if (has_control_characters(text->data, text->size))
                 return bad_output(failure, "reading %zu: %s contains control characters", index,
                                   field);
@@ -68,8 +69,8 @@ static int convert_reading(const wasmtime_component_val_t *record, size_t index,
                            struct reading *out, struct plugin_failure *failure) {
         if (record->kind != WASMTIME_COMPONENT_RECORD)
                 return bad_output(failure, "reading %zu is not a record", index);
-        int result = copy_text_field(record, "sensor", out->sensor, sizeof(out->sensor), index,
-                                     failure);
+        int result =
+                copy_text_field(record, "sensor", out->sensor, sizeof(out->sensor), index, failure);
         if (result == 0)
                 result = copy_text_field(record, "unit", out->unit, sizeof(out->unit), index,
                                          failure);

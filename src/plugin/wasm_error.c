@@ -28,7 +28,8 @@ static void find_cause(const char *text, size_t length, char *cause, size_t caus
         if (marker != NULL) {
                 const char *cursor = marker + 10;
                 while (cursor < text + length) {
-                        const char *line_end = memchr(cursor, '\n', (size_t)(text + length - cursor));
+                        const char *line_end =
+                                memchr(cursor, '\n', (size_t)(text + length - cursor));
                         if (line_end == NULL)
                                 line_end = text + length;
                         const char *first = cursor;
@@ -51,8 +52,8 @@ static void find_cause(const char *text, size_t length, char *cause, size_t caus
         snprintf(cause, cause_size, "%.*s", (int)(end - start), start);
 }
 
-void wasm_error_describe(wasmtime_error_t *wasm_error, char *cause, size_t cause_size,
-                         char *detail, size_t detail_size) {
+void wasm_error_describe(wasmtime_error_t *wasm_error, char *cause, size_t cause_size, char *detail,
+                         size_t detail_size) {
         wasm_name_t message;
         wasmtime_error_message(wasm_error, &message);
         find_cause(message.data, message.size, cause, cause_size);

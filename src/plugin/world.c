@@ -29,7 +29,8 @@ static bool has_prefix(const char *name, size_t length, const char *prefix) {
 
 static const struct provided_interface *find_provided(const char *name, size_t length) {
         for (size_t i = 0; i < sizeof(provided) / sizeof(provided[0]); i++)
-                if (strlen(provided[i].name) == length && memcmp(provided[i].name, name, length) == 0)
+                if (strlen(provided[i].name) == length &&
+                    memcmp(provided[i].name, name, length) == 0)
                         return &provided[i];
         return NULL;
 }
@@ -40,16 +41,18 @@ static int check_import_functions(struct plugin_engine *engine,
                                   const struct provided_interface *interface,
                                   const wasmtime_component_item_t *item, struct ph_error *error) {
         if (item->kind != WASMTIME_COMPONENT_ITEM_COMPONENT_INSTANCE)
-                return ph_error_set(error, -EINVAL, "imports '%s' as something other than an "
-                                    "interface", interface->name);
+                return ph_error_set(error, -EINVAL,
+                                    "imports '%s' as something other than an "
+                                    "interface",
+                                    interface->name);
         const wasmtime_component_instance_type_t *instance = item->of.component_instance;
         size_t count = wasmtime_component_instance_type_export_count(instance, engine->engine);
         for (size_t i = 0; i < count; i++) {
                 const char *name = NULL;
                 size_t length = 0;
                 wasmtime_component_item_t function;
-                if (!wasmtime_component_instance_type_export_nth(instance, engine->engine, i,
-                                                                 &name, &length, &function))
+                if (!wasmtime_component_instance_type_export_nth(instance, engine->engine, i, &name,
+                                                                 &length, &function))
                         continue;
                 bool is_function = function.kind == WASMTIME_COMPONENT_ITEM_COMPONENT_FUNC;
                 wasmtime_component_item_delete(&function);
@@ -110,9 +113,9 @@ static int check_poll_export(struct plugin_engine *engine, const wasmtime_compon
         int result = 0;
         wasmtime_component_item_t poll;
         bool has_poll = interface.kind == WASMTIME_COMPONENT_ITEM_COMPONENT_INSTANCE &&
-                        wasmtime_component_instance_type_export_get(
-                                interface.of.component_instance, engine->engine, WIT_POLL,
-                                strlen(WIT_POLL), &poll);
+                        wasmtime_component_instance_type_export_get(interface.of.component_instance,
+                                                                    engine->engine, WIT_POLL,
+                                                                    strlen(WIT_POLL), &poll);
         if (!has_poll) {
                 result = ph_error_set(error, -EINVAL,
                                       "exports '" WIT_SENSOR_LOGIC "' without a 'poll' function");
@@ -157,10 +160,10 @@ static void list_names(struct plugin_engine *engine, const wasmtime_component_ty
                 const char *name = NULL;
                 size_t length = 0;
                 wasmtime_component_item_t item;
-                bool found = is_import ? wasmtime_component_type_import_nth(
-                                                 type, engine->engine, i, &name, &length, &item)
-                                       : wasmtime_component_type_export_nth(
-                                                 type, engine->engine, i, &name, &length, &item);
+                bool found = is_import ? wasmtime_component_type_import_nth(type, engine->engine, i,
+                                                                            &name, &length, &item)
+                                       : wasmtime_component_type_export_nth(type, engine->engine, i,
+                                                                            &name, &length, &item);
                 if (!found)
                         continue;
                 wasmtime_component_item_delete(&item);

@@ -157,7 +157,8 @@ static void test_plugin_file_gets_its_name_from_the_file(void **state) {
         struct host_config config;
         struct ph_error error = {0};
         config_set_defaults(&config);
-        assert_int_equal(config_add_plugin_file(&config, "build/plugins/sensor-logic.wasm", &error), 0);
+        assert_int_equal(config_add_plugin_file(&config, "build/plugins/sensor-logic.wasm", &error),
+                         0);
         assert_string_equal(config.plugins[0].name, "sensor-logic");
         assert_string_equal(config.plugins[0].path, "build/plugins/sensor-logic.wasm");
 }

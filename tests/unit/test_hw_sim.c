@@ -41,7 +41,8 @@ static void test_reads_follow_the_curve_and_cross_the_alarm_thresholds(void **st
         for (int i = 0; i < 12; i++) {
                 struct hw_dht22_reading reading;
                 assert_int_equal(hw_read_dht22(board, 4, &reading), HW_SENSOR_OK);
-                assert_true(fabs(reading.temperature_celsius - hw_sim_curve_celsius(&sim, (uint64_t)i)) < 1e-4);
+                assert_true(fabs(reading.temperature_celsius -
+                                 hw_sim_curve_celsius(&sim, (uint64_t)i)) < 1e-4);
                 assert_true(reading.humidity_percent >= 45.0f && reading.humidity_percent <= 85.0f);
                 highest = fmax(highest, reading.temperature_celsius);
                 lowest = fmin(lowest, reading.temperature_celsius);

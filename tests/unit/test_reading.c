@@ -16,20 +16,28 @@
 static void test_readings_become_json_objects(void **state) {
         (void)state;
         struct reading items[2] = {
-                {.sensor = "greenhouse", .quantity = READING_TEMPERATURE, .value = 21.5,
-                 .is_finite = true, .unit = "°C", .status = READING_ALARM},
-                {.sensor = "greenhouse", .quantity = READING_HUMIDITY, .value = NAN,
-                 .is_finite = false, .unit = "%", .status = READING_OK},
+                {.sensor = "greenhouse",
+                 .quantity = READING_TEMPERATURE,
+                 .value = 21.5,
+                 .is_finite = true,
+                 .unit = "°C",
+                 .status = READING_ALARM},
+                {.sensor = "greenhouse",
+                 .quantity = READING_HUMIDITY,
+                 .value = NAN,
+                 .is_finite = false,
+                 .unit = "%",
+                 .status = READING_OK},
         };
         struct reading_list list = {.items = items, .count = 2};
         json_t *json = reading_list_to_json(&list);
         assert_non_null(json);
         char *text = json_dumps(json, JSON_COMPACT);
-        assert_string_equal(text,
-                            "[{\"sensor\":\"greenhouse\",\"quantity\":\"temperature\",\"value\":21.5,"
-                            "\"unit\":\"°C\",\"status\":\"alarm\",\"valid\":true},"
-                            "{\"sensor\":\"greenhouse\",\"quantity\":\"humidity\",\"value\":null,"
-                            "\"unit\":\"%\",\"status\":\"ok\",\"valid\":false}]");
+        assert_string_equal(
+                text, "[{\"sensor\":\"greenhouse\",\"quantity\":\"temperature\",\"value\":21.5,"
+                      "\"unit\":\"°C\",\"status\":\"alarm\",\"valid\":true},"
+                      "{\"sensor\":\"greenhouse\",\"quantity\":\"humidity\",\"value\":null,"
+                      "\"unit\":\"%\",\"status\":\"ok\",\"valid\":false}]");
         free(text);
         json_decref(json);
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Runs every pyhost benchmark and writes build/bench/results.json: one flat
+JSON object of named figures. BENCHMARKS.md says how each is measured.
+
+Figures:
+  poll_us_p50, poll_us_p95      one poll of the example plugin (host -> Python
+                                -> read-dht22 + set-two -> readings), over
+                                5000 polls of one live instance
+  baseline_poll_us_p50          the same for a plugin whose poll only returns
+                                one reading (no host calls): the floor
+  poll_vs_baseline_ratio        poll_us_p50 / baseline_poll_us_p50
+  component_compile_s           compiling the example component (Cranelift)
+  first_poll_ms_cold            `pyhost call` start to first result, empty cache
+  first_poll_ms_warm            the same with the compiled-code cache filled
+  cold_vs_warm_ratio            first_poll_ms_cold / first_poll_ms_warm
+"""
+
+import json
+import os
+import pathlib
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BUILD = ROOT / "build"
+BENCH_POLL = BUILD / "host" / "bench_poll"
+PYHOST = BUILD / "pyhost"
+EXAMPLE = BUILD / "plugins" / "sensor-logic.wasm"
+BASELINE = BUILD / "test-plugins" / "counter.wasm"
+
+
+def bench_poll(plugin, polls, cache_dir=None):
+    args = [str(BENCH_POLL), str(plugin), str(polls)]
+    if cache_dir:
+        args.append(str(cache_dir))
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def first_poll_ms(cache_dir):
+    """Wall time from starting `pyhost call` to its first line of output."""
+    config = pathlib.Path(cache_dir) / "bench.ini"
+    config.write_text(f"[host]\ncache_dir = {cache_dir}\nlog_level = error\n")
+    start = time.perf_counter()
+    process = subprocess.Popen([str(PYHOST), "call", "--config", str(config), str(EXAMPLE)],
+                               stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    elapsed = (time.perf_counter() - start) * 1000
+    process.wait()
+    if process.returncode != 0 or not line.startswith("["):
+        sys.exit(f"bench: pyhost call failed: {line!r}")
+    return elapsed
+
+
+def main():
+    results = {}
+    with tempfile.TemporaryDirectory() as cache:
+        # Compile once without cache: the compile time.
+        compiled = bench_poll(EXAMPLE, 10)
+        results["component_compile_s"] = round(compiled["load_ms"] / 1000, 3)
+
+        example = bench_poll(EXAMPLE, 5000, cache)
+        baseline = bench_poll(BASELINE, 5000, cache)
+        results["poll_us_p50"] = example["poll_us_p50"]
+        results["poll_us_p95"] = example["poll_us_p95"]
+        results["baseline_poll_us_p50"] = baseline["poll_us_p50"]
+        results["poll_vs_baseline_ratio"] = round(example["poll_us_p50"]
+                                                  / baseline["poll_us_p50"], 2)
+
+    cold, warm = [], []
+    for _ in range(2):
+        with tempfile.TemporaryDirectory() as cache:
+            cold.append(first_poll_ms(cache))
+            warm.extend(first_poll_ms(cache) for _ in range(5))
+    results["first_poll_ms_cold"] = round(statistics.median(cold), 1)
+    results["first_poll_ms_warm"] = round(statistics.median(warm), 1)
+    results["cold_vs_warm_ratio"] = round(results["first_poll_ms_cold"]
+                                          / results["first_poll_ms_warm"], 1)
+
+    out_dir = BUILD / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.machine())
+    print(f"# {cpu}, {os.cpu_count()} cores, {platform.platform()}")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
