@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,4 +58,27 @@ fail:
         free(data);
         close(fd);
         return result;
+}
+
+int file_make_directories(const char *path, unsigned mode, struct ph_error *error) {
+        char partial[PATH_MAX];
+        size_t length = strlen(path);
+        if (length == 0 || length >= sizeof(partial))
+                return ph_error_set(error, -ENAMETOOLONG, "%s: bad directory path", path);
+        memcpy(partial, path, length + 1);
+        /* Create each prefix that ends before a '/', then the whole path. */
+        for (size_t i = 1; i <= length; i++) {
+                if (partial[i] != '/' && partial[i] != '\0')
+                        continue;
+                char saved = partial[i];
+                partial[i] = '\0';
+                if (mkdir(partial, (mode_t)mode) < 0 && errno != EEXIST)
+                        return ph_error_set(error, -errno, "%s: cannot create directory: %s",
+                                            partial, strerror(errno));
+                partial[i] = saved;
+        }
+        struct stat info;
+        if (stat(path, &info) < 0 || !S_ISDIR(info.st_mode))
+                return ph_error_set(error, -ENOTDIR, "%s: not a directory", path);
+        return 0;
 }

@@ -15,4 +15,8 @@
 int file_read_all(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size,
                   struct ph_error *error);
 
+/* Creates `path` and any missing parents with `mode` (like mkdir -p).
+ * Succeeds when the directory already exists. */
+int file_make_directories(const char *path, unsigned mode, struct ph_error *error);
+
 #endif

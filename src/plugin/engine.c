@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/file.h"
+#include "core/log.h"
 #include "plugin/internal.h"
 
 /* A component larger than this is refused before it is read: the example
@@ -39,9 +40,9 @@ static void *run_ticker(void *argument) {
 /* Points Wasmtime's compiled-code cache at `cache_dir` by writing the small
  * TOML file its loader reads. */
 static int configure_cache(wasm_config_t *config, const char *cache_dir, struct ph_error *error) {
-        if (mkdir(cache_dir, 0700) < 0 && errno != EEXIST)
-                return ph_error_set(error, -errno, "%s: cannot create cache directory: %s",
-                                    cache_dir, strerror(errno));
+        int result = file_make_directories(cache_dir, 0700, error);
+        if (result < 0)
+                return result;
         char absolute[PATH_MAX];
         if (realpath(cache_dir, absolute) == NULL)
                 return ph_error_set(error, -errno, "%s: %s", cache_dir, strerror(errno));
@@ -94,10 +95,13 @@ struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *
                 goto fail;
         }
         wasmtime_config_epoch_interruption_set(config, true);
-        if (cache_dir != NULL && cache_dir[0] != '\0' &&
-            configure_cache(config, cache_dir, error) < 0) {
-                wasm_config_delete(config);
-                goto fail;
+        if (cache_dir != NULL && cache_dir[0] != '\0') {
+                /* A cache is an optimisation: without it plugins still run,
+                 * they only take seconds instead of milliseconds to load. */
+                struct ph_error cache_error = {0};
+                if (configure_cache(config, cache_dir, &cache_error) < 0)
+                        log_write(LOG_LEVEL_WARNING, "host", "compiled-code cache disabled: %s",
+                                  cache_error.message);
         }
         engine->engine = wasm_engine_new_with_config(config); /* takes `config` */
         if (engine->engine == NULL) {

@@ -100,3 +100,25 @@ def test_wasi_grants_no_files_environment_arguments_or_stdin():
     # stdout and stderr reach the host log, prefixed with the plugin's name.
     assert "info    probe: probe says hello on stdout" in result.stderr
     assert "warning probe: probe says hello on stderr" in result.stderr
+
+
+def test_compiled_code_cache_is_filled_and_reused(tmp_path):
+    cache = tmp_path / "deep" / "cache"  # missing parents are created
+    config = tmp_path / "cache.ini"
+    config.write_text(f"[host]\ncache_dir = {cache}\n")
+    first = call(plugin("counter"), config=config)
+    assert first.returncode == 0, first.stderr
+    entries = [p for p in cache.rglob("*") if p.is_file() and p.suffix != ".toml"]
+    assert entries, "nothing was written to the compiled-code cache"
+    second = call(plugin("counter"), config=config)
+    assert second.lines == first.lines
+
+
+def test_unusable_cache_directory_is_a_warning_not_a_failure(tmp_path):
+    config = tmp_path / "cache.ini"
+    config.write_text("[host]\ncache_dir = /dev/null/cache\n")
+    result = call(plugin("counter"), config=config)
+    assert result.returncode == 0, result.stderr
+    assert result.lines == [[{"sensor": "counter", "quantity": "temperature", "value": 1.0,
+                              "unit": "polls", "status": "ok", "valid": True}]]
+    assert "compiled-code cache disabled: /dev/null" in result.stderr

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "core/file.h"
@@ -96,6 +97,28 @@ static void test_error_prefix_keeps_both_parts(void **state) {
         assert_int_equal(strlen(error.message), PH_ERROR_MESSAGE_MAX - 1);
 }
 
+static void test_directories_are_made_with_their_parents(void **state) {
+        (void)state;
+        char base[] = "/tmp/pyhost-test-dirs-XXXXXX";
+        assert_non_null(mkdtemp(base));
+        char deep[128];
+        snprintf(deep, sizeof(deep), "%s/a/b/c", base);
+        assert_int_equal(file_make_directories(deep, 0700, NULL), 0);
+        assert_int_equal(file_make_directories(deep, 0700, NULL), 0); /* exists: fine */
+        char file_path[160];
+        snprintf(file_path, sizeof(file_path), "%s/a/plain", base);
+        FILE *file = fopen(file_path, "w");
+        fclose(file);
+        struct ph_error error = {0};
+        char under_file[192];
+        snprintf(under_file, sizeof(under_file), "%s/sub", file_path);
+        assert_true(file_make_directories(under_file, 0700, &error) < 0);
+        assert_non_null(strstr(error.message, file_path));
+        char command[200];
+        snprintf(command, sizeof(command), "rm -rf %s", base);
+        assert_int_equal(system(command), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_readings_become_json_objects),
@@ -103,6 +126,7 @@ int main(void) {
                 cmocka_unit_test(test_file_is_read_whole),
                 cmocka_unit_test(test_devices_and_missing_files_are_refused),
                 cmocka_unit_test(test_error_prefix_keeps_both_parts),
+                cmocka_unit_test(test_directories_are_made_with_their_parents),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
