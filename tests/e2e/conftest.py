@@ -13,12 +13,12 @@ BUILD = ROOT / "build"
 PYHOST = BUILD / "pyhost"
 PLUGINS = BUILD / "plugins"
 TEST_PLUGINS = BUILD / "test-plugins"
-# Compiled components are cached across test runs and clones (Wasmtime keys
-# its cache by the component's bytes and the engine's settings, so sharing
-# is safe): compiling an 18 MB Python component takes seconds, loading it
-# from the cache a tenth of a second.
-CACHE_DIR = pathlib.Path(os.environ.get("PYHOST_TEST_CACHE",
-                                        pathlib.Path.home() / ".cache" / "pyhost" / "test-cache"))
+# Compiled components are cached across the tests of a run and across runs
+# in one checkout: compiling an 18 MB Python component takes seconds,
+# loading it from the cache a tenth of a second. (componentize-py output
+# differs from one checkout to the next, so a cache shared between clones
+# would only grow.)
+CACHE_DIR = BUILD / "test-cache"
 
 
 def plugin(name: str) -> pathlib.Path:
