@@ -38,9 +38,12 @@ static void on_poll(struct plugin *plugin, const struct reading_list *readings,
                                        strlen(failure->traceback));
                 return;
         }
-        json_t *line = json_pack("{s:s, s:I, s:f, s:o}", "plugin", name, "time_ms",
-                                 (json_int_t)time(NULL) * 1000, "duration_ms", duration_ms,
-                                 "readings", reading_list_to_json(readings));
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        json_int_t time_ms = (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        json_t *line =
+                json_pack("{s:s, s:I, s:f, s:o}", "plugin", name, "time_ms", time_ms, "duration_ms",
+                          duration_ms, "readings", reading_list_to_json(readings));
         if (line == NULL) {
                 log_write(LOG_LEVEL_ERROR, name, "out of memory formatting readings");
                 return;

@@ -59,13 +59,15 @@ void config_set_defaults(struct host_config *config);
 
 /* Parses `path` over the values already in `config`. Returns 0, or a
  * negative code with `error` naming the file, line and field. */
-int config_load_file(struct host_config *config, const char *path, struct ph_error *error);
+PH_MUST_USE int config_load_file(struct host_config *config, const char *path,
+                                 struct ph_error *error);
 
 /* Adds a plugin named after its file ("dir/foo.wasm" -> "foo") with default
  * settings; for the CLI's single-plugin commands. */
-int config_add_plugin_file(struct host_config *config, const char *path, struct ph_error *error);
+PH_MUST_USE int config_add_plugin_file(struct host_config *config, const char *path,
+                                       struct ph_error *error);
 
 /* Checks cross-field rules (min < max, unique plugin names, ...). */
-int config_validate(const struct host_config *config, struct ph_error *error);
+PH_MUST_USE int config_validate(const struct host_config *config, struct ph_error *error);
 
 #endif

@@ -12,6 +12,10 @@
 
 #define PH_ERROR_MESSAGE_MAX 1024
 
+/* Marks a function whose result says whether it failed: ignoring it is a
+ * compile error under -Werror. */
+#define PH_MUST_USE __attribute__((warn_unused_result))
+
 struct ph_error {
         int code; /* negative errno-style code, 0 when unset */
         char message[PH_ERROR_MESSAGE_MAX];

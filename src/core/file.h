@@ -12,11 +12,11 @@
  * is not a regular file (a FIFO, a device such as /dev/zero) and files
  * larger than `max_size`, so a hostile path cannot make the host read
  * forever. On success the caller owns *ret_data and frees it with free(). */
-int file_read_all(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size,
-                  struct ph_error *error);
+PH_MUST_USE int file_read_all(const char *path, size_t max_size, uint8_t **ret_data,
+                              size_t *ret_size, struct ph_error *error);
 
 /* Creates `path` and any missing parents with `mode` (like mkdir -p).
  * Succeeds when the directory already exists. */
-int file_make_directories(const char *path, unsigned mode, struct ph_error *error);
+PH_MUST_USE int file_make_directories(const char *path, unsigned mode, struct ph_error *error);
 
 #endif

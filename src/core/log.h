@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/error.h"
+
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARNING, LOG_LEVEL_ERROR };
 
 /* Lines below `level` are dropped. Default: info. Call before starting
@@ -16,7 +18,7 @@ enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARNING, LOG_LEVEL_E
 void log_set_level(enum log_level level);
 
 /* Parses "debug", "info", "warning" or "error"; returns -EINVAL otherwise. */
-int log_level_parse(const char *text, enum log_level *ret_level);
+PH_MUST_USE int log_level_parse(const char *text, enum log_level *ret_level);
 
 const char *log_level_name(enum log_level level);
 

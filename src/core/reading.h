@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/error.h"
+
 #define READING_SENSOR_MAX 64 /* bytes, with the NUL */
 #define READING_UNIT_MAX 16
 #define READING_LIST_MAX 256 /* readings one poll may return */
@@ -34,8 +36,8 @@ struct reading_list {
 /* Frees the items and empties the list. Accepts an empty list. */
 void reading_list_clear(struct reading_list *list);
 
-int reading_quantity_parse(const char *name, size_t length, enum reading_quantity *ret);
-int reading_status_parse(const char *name, size_t length, enum reading_status *ret);
+PH_MUST_USE int reading_quantity_parse(const char *name, size_t length, enum reading_quantity *ret);
+PH_MUST_USE int reading_status_parse(const char *name, size_t length, enum reading_status *ret);
 const char *reading_quantity_name(enum reading_quantity quantity);
 const char *reading_status_name(enum reading_status status);
 

@@ -45,14 +45,16 @@ struct hw_board {
 
 /* Creates the backend that `config->backend` names. The caller frees the
  * board with hw_board_free. */
-struct hw_board *hw_board_new(const struct board_config *config, struct ph_error *error);
+PH_MUST_USE struct hw_board *hw_board_new(const struct board_config *config,
+                                          struct ph_error *error);
 
 /* Accepts NULL. */
 void hw_board_free(struct hw_board *board);
 
 enum hw_sensor_status hw_read_dht22(struct hw_board *board, uint8_t pin,
                                     struct hw_dht22_reading *ret_reading);
-int hw_set_leds(struct hw_board *board, enum hw_led_color first, enum hw_led_color second);
+PH_MUST_USE int hw_set_leds(struct hw_board *board, enum hw_led_color first,
+                            enum hw_led_color second);
 void hw_get_leds(struct hw_board *board, enum hw_led_color *ret_first,
                  enum hw_led_color *ret_second);
 

@@ -76,13 +76,13 @@ wasmtime_error_t *abi_log_define(wasmtime_component_linker_t *linker);
 
 /* Compiles (or loads from the compiled-code cache) the component at `path`.
  * The caller frees *ret_component with wasmtime_component_delete. */
-int engine_compile_file(struct plugin_engine *engine, const char *path,
-                        wasmtime_component_t **ret_component, struct ph_error *error);
+PH_MUST_USE int engine_compile_file(struct plugin_engine *engine, const char *path,
+                                    wasmtime_component_t **ret_component, struct ph_error *error);
 
 /* Checks that `component` fits the sensor-plugin world: every import is one
  * the host provides, and `sensor-logic.poll` is exported with the right
  * shape. The message names the offending import or export. */
-int world_check(struct plugin_engine *engine, const wasmtime_component_t *component,
-                struct ph_error *error);
+PH_MUST_USE int world_check(struct plugin_engine *engine, const wasmtime_component_t *component,
+                            struct ph_error *error);
 
 #endif

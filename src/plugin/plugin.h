@@ -28,7 +28,7 @@ struct plugin;
  * cache in `cache_dir` unless it is NULL or empty) and starts its epoch
  * ticker thread. The caller frees it with plugin_engine_free, after every
  * plugin made with it. */
-struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *error);
+PH_MUST_USE struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *error);
 
 /* Accepts NULL. */
 void plugin_engine_free(struct plugin_engine *engine);
@@ -63,8 +63,9 @@ const char *plugin_failure_kind_name(enum plugin_failure_kind kind);
  * sensor-plugin world and instantiates it. Borrows `engine` and `board`,
  * which must outlive the plugin; copies `config`. The caller frees the
  * plugin with plugin_free. */
-struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_config *config,
-                          struct hw_board *board, struct ph_error *error);
+PH_MUST_USE struct plugin *plugin_new(struct plugin_engine *engine,
+                                      const struct plugin_config *config, struct hw_board *board,
+                                      struct ph_error *error);
 
 /* Accepts NULL. */
 void plugin_free(struct plugin *plugin);
@@ -75,8 +76,8 @@ const char *plugin_name(const struct plugin *plugin);
  * it with reading_list_clear) and returns 0. On failure returns a negative
  * code and describes what happened in *ret_failure; when the instance was
  * lost (a trap or an exceeded budget) the next poll makes a fresh one. */
-int plugin_poll(struct plugin *plugin, struct reading_list *ret_readings,
-                struct plugin_failure *ret_failure);
+PH_MUST_USE int plugin_poll(struct plugin *plugin, struct reading_list *ret_readings,
+                            struct plugin_failure *ret_failure);
 
 /* Counters, for status displays. Takes the plugin's lock briefly. */
 struct plugin_stats {
@@ -100,7 +101,8 @@ struct plugin_interfaces {
  * *ret_interfaces. Returns 0 when it fits the sensor-plugin world; a
  * negative code otherwise, with `error` saying why. *ret_interfaces is
  * filled whenever the file is a component, fitting or not. */
-int plugin_inspect_file(struct plugin_engine *engine, const char *path,
-                        struct plugin_interfaces *ret_interfaces, struct ph_error *error);
+PH_MUST_USE int plugin_inspect_file(struct plugin_engine *engine, const char *path,
+                                    struct plugin_interfaces *ret_interfaces,
+                                    struct ph_error *error);
 
 #endif

@@ -21,9 +21,10 @@ struct scheduler;
 /* Starts one thread per plugin; the first poll happens at once. Borrows the
  * plugins, which must outlive the scheduler. The caller stops and frees it
  * with scheduler_stop. */
-struct scheduler *scheduler_start(struct plugin *const *plugins, const double *intervals_s,
-                                  size_t count, scheduler_poll_callback callback, void *user_data,
-                                  struct ph_error *error);
+PH_MUST_USE struct scheduler *scheduler_start(struct plugin *const *plugins,
+                                              const double *intervals_s, size_t count,
+                                              scheduler_poll_callback callback, void *user_data,
+                                              struct ph_error *error);
 
 /* Wakes every thread, waits for polls in progress to finish, joins the
  * threads and frees the scheduler. Accepts NULL. */
