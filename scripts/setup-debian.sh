@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config python3-venv clang-format strace
-  libjansson-dev libinih-dev libcmocka-dev
+  libjansson-dev libinih-dev libcmocka-dev libssl-dev
   libmicrohttpd-dev libsqlite3-dev libmosquitto-dev mosquitto libgpiod-dev
 )
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,5 +81,41 @@ int file_make_directories(const char *path, unsigned mode, struct ph_error *erro
         struct stat info;
         if (stat(path, &info) < 0 || !S_ISDIR(info.st_mode))
                 return ph_error_set(error, -ENOTDIR, "%s: not a directory", path);
+        return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t size, struct ph_error *error) {
+        char temporary[PATH_MAX];
+        if (snprintf(temporary, sizeof(temporary), "%s.tmp.XXXXXX", path) >= (int)sizeof(temporary))
+                return ph_error_set(error, -ENAMETOOLONG, "%s: path too long", path);
+        int fd = mkostemp(temporary, O_CLOEXEC);
+        if (fd < 0)
+                return ph_error_set(error, -errno, "%s: cannot create: %s", temporary,
+                                    strerror(errno));
+        const uint8_t *bytes = data;
+        size_t done = 0;
+        while (done < size) {
+                ssize_t written = write(fd, bytes + done, size - done);
+                if (written < 0 && errno == EINTR)
+                        continue;
+                if (written < 0) {
+                        int code = -errno;
+                        close(fd);
+                        unlink(temporary);
+                        return ph_error_set(error, code, "%s: write failed: %s", path,
+                                            strerror(-code));
+                }
+                done += (size_t)written;
+        }
+        if (fsync(fd) < 0 || close(fd) < 0) {
+                int code = -errno;
+                unlink(temporary);
+                return ph_error_set(error, code, "%s: sync failed: %s", path, strerror(-code));
+        }
+        if (rename(temporary, path) < 0) {
+                int code = -errno;
+                unlink(temporary);
+                return ph_error_set(error, code, "%s: rename failed: %s", path, strerror(-code));
+        }
         return 0;
 }

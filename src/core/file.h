@@ -19,4 +19,10 @@ PH_MUST_USE int file_read_all(const char *path, size_t max_size, uint8_t **ret_d
  * Succeeds when the directory already exists. */
 PH_MUST_USE int file_make_directories(const char *path, unsigned mode, struct ph_error *error);
 
+/* Replaces `path` with `size` bytes atomically: writes a temporary file in
+ * the same directory, fsyncs it and renames it over `path`, so a reader (or
+ * a crash) sees the old content or the new, never a mix. */
+PH_MUST_USE int file_write_atomic(const char *path, const void *data, size_t size,
+                                  struct ph_error *error);
+
 #endif

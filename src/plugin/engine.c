@@ -37,29 +37,18 @@ static void *run_ticker(void *argument) {
         return NULL;
 }
 
-/* Points Wasmtime's compiled-code cache at `cache_dir` by writing the small
- * TOML file its loader reads. */
-static int configure_cache(wasm_config_t *config, const char *cache_dir, struct ph_error *error) {
-        int result = file_make_directories(cache_dir, 0700, error);
+/* Sets up the compiled-code cache directory; entries are named by the
+ * engine's version and settings (see component_cache.c). */
+static int configure_cache(struct plugin_engine *engine, const char *cache_dir,
+                           struct ph_error *error) {
+        char directory[PATH_MAX];
+        if (snprintf(directory, sizeof(directory), "%s/wasmtime-%s-cranelift-epoch", cache_dir,
+                     WASMTIME_VERSION) >= (int)sizeof(directory))
+                return ph_error_set(error, -ENAMETOOLONG, "%s: path too long", cache_dir);
+        int result = file_make_directories(directory, 0700, error);
         if (result < 0)
                 return result;
-        char absolute[PATH_MAX];
-        if (realpath(cache_dir, absolute) == NULL)
-                return ph_error_set(error, -errno, "%s: %s", cache_dir, strerror(errno));
-        if (strchr(absolute, '"') != NULL || strchr(absolute, '\\') != NULL)
-                return ph_error_set(error, -EINVAL, "%s: cache path may not contain quotes",
-                                    absolute);
-        char toml_path[PATH_MAX + 32];
-        snprintf(toml_path, sizeof(toml_path), "%s/wasmtime-cache.toml", absolute);
-        FILE *file = fopen(toml_path, "we");
-        if (file == NULL)
-                return ph_error_set(error, -errno, "%s: %s", toml_path, strerror(errno));
-        fprintf(file, "[cache]\ndirectory = \"%s\"\n", absolute);
-        if (fclose(file) != 0)
-                return ph_error_set(error, -EIO, "%s: write failed", toml_path);
-        wasmtime_error_t *wasm_error = wasmtime_config_cache_config_load(config, toml_path);
-        if (wasm_error != NULL)
-                return wasm_error_take(wasm_error, -EINVAL, error, "compiled-code cache");
+        snprintf(engine->cache_dir, sizeof(engine->cache_dir), "%s", directory);
         return 0;
 }
 
@@ -99,7 +88,7 @@ struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *
                 /* A cache is an optimisation: without it plugins still run,
                  * they only take seconds instead of milliseconds to load. */
                 struct ph_error cache_error = {0};
-                if (configure_cache(config, cache_dir, &cache_error) < 0)
+                if (configure_cache(engine, cache_dir, &cache_error) < 0)
                         log_write(LOG_LEVEL_WARNING, "host", "compiled-code cache disabled: %s",
                                   cache_error.message);
         }
@@ -174,23 +163,20 @@ static int check_component_header(const uint8_t *bytes, size_t size, const char 
         return 0;
 }
 
-int engine_compile_file(struct plugin_engine *engine, const char *path,
-                        wasmtime_component_t **ret_component, struct ph_error *error) {
+int engine_load_component(struct plugin_engine *engine, const char *path,
+                          wasmtime_component_t **ret_component, struct digest *ret_digest,
+                          struct ph_error *error) {
         uint8_t *bytes = NULL;
         size_t size = 0;
         int result = file_read_all(path, MAX_COMPONENT_BYTES, &bytes, &size, error);
         if (result < 0)
                 return result;
         result = check_component_header(bytes, size, path, error);
-        if (result == 0) {
-                wasmtime_component_t *component = NULL;
-                wasmtime_error_t *wasm_error =
-                        wasmtime_component_new(engine->engine, bytes, size, &component);
-                if (wasm_error != NULL)
-                        result = wasm_error_take(wasm_error, -EINVAL, error, path);
-                else
-                        *ret_component = component;
-        }
+        if (result == 0 && digest_compute(bytes, size, ret_digest) < 0)
+                result = ph_error_set(error, -EIO, "%s: cannot compute its SHA-256", path);
+        if (result == 0)
+                result = component_cache_get(engine, bytes, size, ret_digest, path, ret_component,
+                                             error);
         free(bytes);
         return result;
 }

@@ -6,11 +6,13 @@
 #ifndef PH_PLUGIN_INTERNAL_H
 #define PH_PLUGIN_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <wasi.h>
 #include <wasmtime.h>
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "hw/hw.h"
 #include "plugin/plugin.h"
@@ -42,6 +44,7 @@ struct plugin_engine {
         pthread_cond_t ticker_wake;
         bool is_stopping;
         bool has_ticker;
+        char cache_dir[PATH_MAX]; /* compiled components; "" when disabled */
 };
 
 /* What host callbacks know about the plugin that called them: the data of
@@ -74,9 +77,19 @@ wasmtime_error_t *abi_gpio_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_led_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_log_define(wasmtime_component_linker_t *linker);
 
-/* Compiles (or loads from the compiled-code cache) the component at `path`.
+/* Reads the component at `path`, checks its header, and compiles it or
+ * loads it from the compiled-code cache. Sets *ret_digest to the SHA-256 of
+ * the file's bytes (the plugin version's identity). The caller frees
+ * *ret_component with wasmtime_component_delete. */
+PH_MUST_USE int engine_load_component(struct plugin_engine *engine, const char *path,
+                                      wasmtime_component_t **ret_component,
+                                      struct digest *ret_digest, struct ph_error *error);
+
+/* Returns the compiled component for `bytes` (whose SHA-256 is `digest`)
+ * from the cache, or compiles it and stores it. `path` is for messages.
  * The caller frees *ret_component with wasmtime_component_delete. */
-PH_MUST_USE int engine_compile_file(struct plugin_engine *engine, const char *path,
+PH_MUST_USE int component_cache_get(struct plugin_engine *engine, const uint8_t *bytes, size_t size,
+                                    const struct digest *digest, const char *path,
                                     wasmtime_component_t **ret_component, struct ph_error *error);
 
 /* Checks that `component` fits the sensor-plugin world: every import is one

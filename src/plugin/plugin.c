@@ -22,6 +22,7 @@ struct plugin {
         struct plugin_config config;
         struct plugin_engine *engine; /* borrowed */
         wasmtime_component_t *component;
+        struct digest digest;
         struct abi_context abi; /* the data of every store of this plugin */
         struct guest_output stdout_lines;
         struct guest_output stderr_lines;
@@ -157,7 +158,8 @@ struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_conf
         guest_output_init(&plugin->stderr_lines, plugin->config.name, LOG_LEVEL_WARNING);
         pthread_mutex_init(&plugin->lock, NULL);
 
-        if (engine_compile_file(engine, config->path, &plugin->component, error) < 0)
+        if (engine_load_component(engine, config->path, &plugin->component, &plugin->digest,
+                                  error) < 0)
                 goto fail;
         if (world_check(engine, plugin->component, error) < 0) {
                 ph_error_prefix(error, "%s", config->path);

@@ -176,7 +176,8 @@ int plugin_inspect_file(struct plugin_engine *engine, const char *path,
                         struct plugin_interfaces *ret_interfaces, struct ph_error *error) {
         memset(ret_interfaces, 0, sizeof(*ret_interfaces));
         wasmtime_component_t *component = NULL;
-        int result = engine_compile_file(engine, path, &component, error);
+        struct digest digest;
+        int result = engine_load_component(engine, path, &component, &digest, error);
         if (result < 0)
                 return result;
         wasmtime_component_type_t *type = wasmtime_component_type(component);

@@ -1,0 +1,135 @@
+/* component_cache.c - compiled components serialized on disk.
+ *
+ * Compiling an 18 MB Python component takes seconds; loading its compiled
+ * form takes milliseconds. Entries live in
+ *   <cache_dir>/wasmtime-<version>-<engine settings>/<sha256 of the .wasm>.cwasm
+ * next to a .sha256 file holding the digest of the .cwasm itself. An entry is
+ * used only when that digest matches (a torn or corrupted file is detected)
+ * and Wasmtime accepts it (a file from another engine or version is
+ * refused by Wasmtime's own compatibility check); otherwise the component is
+ * compiled again and the entry rewritten. Entries are written atomically.
+ *
+ * Thread-safe: entries are immutable once renamed into place, and two
+ * threads writing the same entry write the same bytes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/file.h"
+#include "core/log.h"
+#include "plugin/internal.h"
+
+/* Digest of the file at `path`, read through a private read-only mapping. */
+static int digest_file(const char *path, struct digest *ret_digest) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat info;
+        if (fstat(fd, &info) < 0 || !S_ISREG(info.st_mode) || info.st_size == 0) {
+                close(fd);
+                return -EINVAL;
+        }
+        void *mapping = mmap(NULL, (size_t)info.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (mapping == MAP_FAILED)
+                return -errno;
+        int result = digest_compute(mapping, (size_t)info.st_size, ret_digest);
+        munmap(mapping, (size_t)info.st_size);
+        return result;
+}
+
+/* Tries the entry; returns 0 and the component, -ENOENT when there is none,
+ * or another negative code (with `why`) when it exists but is unusable. */
+static int load_entry(struct plugin_engine *engine, const char *entry_path,
+                      const char *digest_path, wasmtime_component_t **ret_component, char *why,
+                      size_t why_size) {
+        uint8_t *recorded = NULL;
+        size_t recorded_size = 0;
+        if (file_read_all(digest_path, 2 * DIGEST_HEX_SIZE, &recorded, &recorded_size, NULL) < 0)
+                return -ENOENT;
+        struct digest actual;
+        char actual_hex[DIGEST_HEX_SIZE];
+        int result = digest_file(entry_path, &actual);
+        if (result < 0) {
+                free(recorded);
+                snprintf(why, why_size, "unreadable (%s)", strerror(-result));
+                return result;
+        }
+        digest_to_hex(&actual, actual_hex);
+        bool matches = recorded_size >= DIGEST_HEX_SIZE - 1 &&
+                       memcmp(recorded, actual_hex, DIGEST_HEX_SIZE - 1) == 0;
+        free(recorded);
+        if (!matches) {
+                snprintf(why, why_size, "corrupt (its SHA-256 does not match)");
+                return -EBADMSG;
+        }
+        wasmtime_error_t *wasm_error =
+                wasmtime_component_deserialize_file(engine->engine, entry_path, ret_component);
+        if (wasm_error != NULL) {
+                struct ph_error error;
+                wasm_error_take(wasm_error, -EINVAL, &error, "foreign");
+                snprintf(why, why_size, "%s", error.message);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static void store_entry(const wasmtime_component_t *component, const char *entry_path,
+                        const char *digest_path) {
+        wasm_byte_vec_t serialized;
+        wasmtime_error_t *wasm_error = wasmtime_component_serialize(component, &serialized);
+        struct ph_error error = {0};
+        if (wasm_error != NULL) {
+                wasm_error_take(wasm_error, -EINVAL, &error, "serialize");
+                log_write(LOG_LEVEL_WARNING, "cache", "not cached: %s", error.message);
+                return;
+        }
+        struct digest digest;
+        char hex[DIGEST_HEX_SIZE + 1];
+        int result = digest_compute(serialized.data, serialized.size, &digest);
+        if (result == 0) {
+                digest_to_hex(&digest, hex);
+                hex[DIGEST_HEX_SIZE - 1] = '\n';
+                /* The .cwasm first: a .sha256 never names a file not yet there. */
+                result = file_write_atomic(entry_path, serialized.data, serialized.size, &error);
+                if (result == 0)
+                        result = file_write_atomic(digest_path, hex, DIGEST_HEX_SIZE, &error);
+        }
+        wasm_byte_vec_delete(&serialized);
+        if (result < 0)
+                log_write(LOG_LEVEL_WARNING, "cache", "not cached: %s", error.message);
+}
+
+int component_cache_get(struct plugin_engine *engine, const uint8_t *bytes, size_t size,
+                        const struct digest *digest, const char *path,
+                        wasmtime_component_t **ret_component, struct ph_error *error) {
+        char entry_path[PATH_MAX + 80], digest_path[PATH_MAX + 80];
+        bool has_cache = engine->cache_dir[0] != '\0';
+        if (has_cache) {
+                char hex[DIGEST_HEX_SIZE];
+                digest_to_hex(digest, hex);
+                snprintf(entry_path, sizeof(entry_path), "%s/%s.cwasm", engine->cache_dir, hex);
+                snprintf(digest_path, sizeof(digest_path), "%s/%s.sha256", engine->cache_dir, hex);
+                char why[PH_ERROR_MESSAGE_MAX];
+                int result = load_entry(engine, entry_path, digest_path, ret_component, why,
+                                        sizeof(why));
+                if (result == 0)
+                        return 0;
+                if (result != -ENOENT)
+                        log_write(LOG_LEVEL_WARNING, "cache",
+                                  "entry %s for %s is %s: compiling again", entry_path, path, why);
+        }
+        wasmtime_component_t *component = NULL;
+        wasmtime_error_t *wasm_error = wasmtime_component_new(engine->engine, bytes, size, &component);
+        if (wasm_error != NULL)
+                return wasm_error_take(wasm_error, -EINVAL, error, path);
+        if (has_cache)
+                store_entry(component, entry_path, digest_path);
+        *ret_component = component;
+        return 0;
+}
