@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
         struct plugin_engine *engine = plugin_engine_new(argc > 3 ? argv[3] : NULL, &error);
         struct hw_board *board = engine != NULL ? hw_board_new(&config.board, &error) : NULL;
         struct plugin *plugin =
-                board != NULL ? plugin_new(engine, &config.plugins[0], board, &error) : NULL;
+                board != NULL ? plugin_new(engine, &config.plugins[0], NULL, board, &error) : NULL;
         if (plugin == NULL) {
                 fprintf(stderr, "bench_poll: %s\n", error.message);
                 return 1;

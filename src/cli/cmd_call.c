@@ -36,16 +36,16 @@ static int print_json_line(json_t *value) {
 }
 
 int cmd_call(int argc, char **argv) {
-        static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                                {"polls", required_argument, NULL, 'n'},
-                                                {"no-cache", no_argument, NULL, 'C'},
-                                                {"help", no_argument, NULL, 'h'},
-                                                {NULL, 0, NULL, 0}};
+        static const struct option long_options[] = {{"config", required_argument, NULL, 'c'},
+                                                     {"polls", required_argument, NULL, 'n'},
+                                                     {"no-cache", no_argument, NULL, 'C'},
+                                                     {"help", no_argument, NULL, 'h'},
+                                                     {NULL, 0, NULL, 0}};
         const char *config_path = NULL;
         unsigned long polls = 1;
         bool use_cache = true;
         int option;
-        while ((option = getopt_long(argc, argv, "c:n:h", options, NULL)) != -1) {
+        while ((option = getopt_long(argc, argv, "c:n:h", long_options, NULL)) != -1) {
                 switch (option) {
                 case 'c':
                         config_path = optarg;
@@ -87,6 +87,9 @@ int cmd_call(int argc, char **argv) {
                 return 2;
         }
         plugin_config = single.plugins[0];
+        /* `call` runs exactly the polls asked for: after a crash the next
+         * poll restarts the plugin at once instead of waiting out a backoff. */
+        plugin_config.restart_backoff_ms = 0;
 
         int exit_code = 1;
         struct hw_board *board = NULL;
@@ -97,7 +100,10 @@ int cmd_call(int argc, char **argv) {
         board = hw_board_new(&config.board, &error);
         if (board == NULL)
                 goto fail;
-        plugin = plugin_new(engine, &plugin_config, board, &error);
+        struct plugin_host_options options = {.state_dir = config.state_dir,
+                                              .state_write_interval_s =
+                                                      config.state_write_interval_s};
+        plugin = plugin_new(engine, &plugin_config, &options, board, &error);
         if (plugin == NULL)
                 goto fail;
 

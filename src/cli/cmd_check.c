@@ -13,12 +13,12 @@ static void usage(FILE *out) {
 }
 
 int cmd_check(int argc, char **argv) {
-        static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                                {"help", no_argument, NULL, 'h'},
-                                                {NULL, 0, NULL, 0}};
+        static const struct option long_options[] = {{"config", required_argument, NULL, 'c'},
+                                                     {"help", no_argument, NULL, 'h'},
+                                                     {NULL, 0, NULL, 0}};
         const char *config_path = NULL;
         int option;
-        while ((option = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+        while ((option = getopt_long(argc, argv, "c:h", long_options, NULL)) != -1) {
                 switch (option) {
                 case 'c':
                         config_path = optarg;

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "hw/hw.h"
+#include "plugin/reloader.h"
 #include "plugin/scheduler.h"
 
 static void usage(FILE *out) {
@@ -30,6 +31,11 @@ static void on_poll(struct plugin *plugin, const struct reading_list *readings,
                     const struct plugin_failure *failure, double duration_ms, void *user_data) {
         (void)user_data;
         const char *name = plugin_name(plugin);
+        /* The plugin logs entering quarantine or a restart wait once; a
+         * skipped poll says nothing new. */
+        if (failure != NULL && (failure->kind == PLUGIN_FAILURE_QUARANTINED ||
+                                failure->kind == PLUGIN_FAILURE_RESTARTING))
+                return;
         if (failure != NULL) {
                 log_write(LOG_LEVEL_ERROR, name, "poll failed (%s) after %.1f ms: %s",
                           plugin_failure_kind_name(failure->kind), duration_ms, failure->message);
@@ -56,21 +62,31 @@ static void on_poll(struct plugin *plugin, const struct reading_list *readings,
         json_decref(line);
 }
 
-static int wait_for_stop_signal(const sigset_t *signals) {
-        int signal_number = 0;
-        sigwait(signals, &signal_number);
-        return signal_number;
+/* Waits for SIGINT or SIGTERM; SIGUSR1 meanwhile lifts every quarantine
+ * (the operator's reset). */
+static int wait_for_stop_signal(const sigset_t *signals, struct plugin *const *plugins,
+                                size_t count) {
+        for (;;) {
+                int signal_number = 0;
+                if (sigwait(signals, &signal_number) != 0)
+                        continue;
+                if (signal_number != SIGUSR1)
+                        return signal_number;
+                log_write(LOG_LEVEL_INFO, "host", "SIGUSR1: lifting quarantines");
+                for (size_t i = 0; i < count; i++)
+                        plugin_reset(plugins[i]);
+        }
 }
 
 int cmd_run(int argc, char **argv) {
-        static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                                {"interval", required_argument, NULL, 'i'},
-                                                {"help", no_argument, NULL, 'h'},
-                                                {NULL, 0, NULL, 0}};
+        static const struct option long_options[] = {{"config", required_argument, NULL, 'c'},
+                                                     {"interval", required_argument, NULL, 'i'},
+                                                     {"help", no_argument, NULL, 'h'},
+                                                     {NULL, 0, NULL, 0}};
         const char *config_path = NULL;
         double interval_s = 0;
         int option;
-        while ((option = getopt_long(argc, argv, "c:i:h", options, NULL)) != -1) {
+        while ((option = getopt_long(argc, argv, "c:i:h", long_options, NULL)) != -1) {
                 switch (option) {
                 case 'c':
                         config_path = optarg;
@@ -115,6 +131,7 @@ int cmd_run(int argc, char **argv) {
         sigemptyset(&stop_signals);
         sigaddset(&stop_signals, SIGINT);
         sigaddset(&stop_signals, SIGTERM);
+        sigaddset(&stop_signals, SIGUSR1);
         pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
         int exit_code = 1;
@@ -122,6 +139,10 @@ int cmd_run(int argc, char **argv) {
         double intervals[CONFIG_MAX_PLUGINS];
         size_t loaded = 0;
         struct scheduler *scheduler = NULL;
+        struct reloader *reloader = NULL;
+        struct plugin_host_options options = {.state_dir = config.state_dir,
+                                              .state_write_interval_s =
+                                                      config.state_write_interval_s};
         struct hw_board *board = NULL;
         struct plugin_engine *engine = plugin_engine_new(config.cache_dir, &error);
         if (engine == NULL)
@@ -136,7 +157,7 @@ int cmd_run(int argc, char **argv) {
                 struct plugin_config *plugin_config = &config.plugins[i];
                 if (interval_s > 0)
                         plugin_config->interval_s = interval_s;
-                struct plugin *plugin = plugin_new(engine, plugin_config, board, &error);
+                struct plugin *plugin = plugin_new(engine, plugin_config, &options, board, &error);
                 if (plugin == NULL) {
                         /* One bad plugin does not stop the others. */
                         log_write(LOG_LEVEL_ERROR, plugin_config->name, "not loaded: %s",
@@ -153,11 +174,14 @@ int cmd_run(int argc, char **argv) {
                 snprintf(error.message, sizeof(error.message), "no plugin could be loaded");
                 goto fail;
         }
+        reloader = reloader_start(plugins, loaded, config.reload_debounce_ms, &error);
+        if (reloader == NULL)
+                goto fail;
         scheduler = scheduler_start(plugins, intervals, loaded, on_poll, NULL, &error);
         if (scheduler == NULL)
                 goto fail;
 
-        int signal_number = wait_for_stop_signal(&stop_signals);
+        int signal_number = wait_for_stop_signal(&stop_signals, plugins, loaded);
         log_write(LOG_LEVEL_INFO, "host", "%s: stopping", strsignal(signal_number));
         exit_code = 0;
         goto done;
@@ -165,6 +189,7 @@ fail:
         log_write(LOG_LEVEL_ERROR, "host", "%s", error.message);
 done:
         scheduler_stop(scheduler);
+        reloader_stop(reloader);
         for (size_t i = 0; i < loaded; i++)
                 plugin_free(plugins[i]);
         hw_board_free(board);

@@ -13,6 +13,8 @@
 void config_set_defaults(struct host_config *config) {
         memset(config, 0, sizeof(*config));
         config->log_level = LOG_LEVEL_INFO;
+        config->state_write_interval_s = 30.0;
+        config->reload_debounce_ms = 250;
         snprintf(config->board.backend, sizeof(config->board.backend), "sim");
         struct sim_board_config *sim = &config->board.sim;
         sim->dht22_pin = 4;
@@ -29,6 +31,10 @@ static void plugin_set_defaults(struct plugin_config *plugin) {
         memset(plugin, 0, sizeof(*plugin));
         plugin->interval_s = DEFAULT_INTERVAL_S;
         plugin->budget_ms = DEFAULT_BUDGET_MS;
+        plugin->probation_polls = 3;
+        plugin->max_failures = 5;
+        plugin->restart_backoff_ms = 1000;
+        plugin->restart_after_polls = 0;
 }
 
 /* State of one parse, handed to inih's callback. */
@@ -102,6 +108,20 @@ static int set_host_key(struct host_config *config, const char *key, const char 
                 snprintf(config->cache_dir, sizeof(config->cache_dir), "%s", value);
                 return 0;
         }
+        if (strcmp(key, "state_dir") == 0) {
+                if (strlen(value) >= sizeof(config->state_dir))
+                        return -EINVAL;
+                snprintf(config->state_dir, sizeof(config->state_dir), "%s", value);
+                return 0;
+        }
+        if (strcmp(key, "reload_debounce_ms") == 0) {
+                unsigned long number = 0;
+                int result = parse_unsigned(value, 60000, &number);
+                config->reload_debounce_ms = (unsigned)number;
+                return result;
+        }
+        if (strcmp(key, "state_write_interval_s") == 0)
+                return parse_double(value, 0.0, 86400.0, &config->state_write_interval_s);
         return -ENOENT;
 }
 
@@ -158,6 +178,28 @@ static int set_plugin_key(struct plugin_config *plugin, const char *key, const c
                 if (result == 0 && number == 0)
                         result = -EINVAL;
                 plugin->budget_ms = (uint32_t)number;
+                return result;
+        }
+        if (strcmp(key, "probation_polls") == 0) {
+                result = parse_unsigned(value, 1000000, &number);
+                plugin->probation_polls = (unsigned)number;
+                return result;
+        }
+        if (strcmp(key, "max_failures") == 0) {
+                result = parse_unsigned(value, 1000000, &number);
+                if (result == 0 && number == 0)
+                        result = -EINVAL;
+                plugin->max_failures = (unsigned)number;
+                return result;
+        }
+        if (strcmp(key, "restart_backoff_ms") == 0) {
+                result = parse_unsigned(value, 60000, &number);
+                plugin->restart_backoff_ms = (uint32_t)number;
+                return result;
+        }
+        if (strcmp(key, "restart_after_polls") == 0) {
+                result = parse_unsigned(value, UINT32_MAX, &number);
+                plugin->restart_after_polls = number;
                 return result;
         }
         return -ENOENT;

@@ -44,11 +44,26 @@ struct plugin_config {
         char path[PATH_MAX];
         double interval_s;  /* time between the starts of two polls */
         uint32_t budget_ms; /* CPU deadline for one call into the plugin */
+        /* After a reload, a new version that fails within this many polls
+         * is rolled back to the last good one. */
+        unsigned probation_polls;
+        /* Consecutive crashes (traps, exceeded budgets, failed restarts)
+         * before the plugin is quarantined. */
+        unsigned max_failures;
+        /* First wait before restarting a crashed plugin; doubles per
+         * consecutive crash, up to 60 s. */
+        uint32_t restart_backoff_ms;
+        /* Planned restart (checkpoint, fresh instance, restore) after this
+         * many polls of one instance; 0: never. */
+        uint64_t restart_after_polls;
 };
 
 struct host_config {
         enum log_level log_level;
-        char cache_dir[PATH_MAX]; /* compiled-code cache; empty: disabled */
+        char cache_dir[PATH_MAX];      /* compiled-code cache; empty: disabled */
+        char state_dir[PATH_MAX];      /* saved plugin states; empty: not kept on disk */
+        double state_write_interval_s; /* at most one state write per plugin per interval */
+        unsigned reload_debounce_ms;   /* a changed file must stay unchanged this long */
         struct board_config board;
         struct plugin_config plugins[CONFIG_MAX_PLUGINS];
         size_t plugin_count;

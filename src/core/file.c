@@ -119,3 +119,23 @@ int file_write_atomic(const char *path, const void *data, size_t size, struct ph
         }
         return 0;
 }
+
+int file_get_identity(const char *path, struct file_identity *ret_identity,
+                      struct ph_error *error) {
+        struct stat info;
+        if (stat(path, &info) < 0)
+                return ph_error_set(error, -errno, "%s: %s", path, strerror(errno));
+        *ret_identity = (struct file_identity){
+                .device = (uint64_t)info.st_dev,
+                .inode = (uint64_t)info.st_ino,
+                .size = (int64_t)info.st_size,
+                .mtime_ns = (int64_t)info.st_mtim.tv_sec * 1000000000 + info.st_mtim.tv_nsec,
+                .ctime_ns = (int64_t)info.st_ctim.tv_sec * 1000000000 + info.st_ctim.tv_nsec,
+        };
+        return 0;
+}
+
+bool file_identity_equal(const struct file_identity *a, const struct file_identity *b) {
+        return a->device == b->device && a->inode == b->inode && a->size == b->size &&
+               a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}

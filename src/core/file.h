@@ -3,6 +3,7 @@
 #ifndef PH_FILE_H
 #define PH_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,5 +25,20 @@ PH_MUST_USE int file_make_directories(const char *path, unsigned mode, struct ph
  * a crash) sees the old content or the new, never a mix. */
 PH_MUST_USE int file_write_atomic(const char *path, const void *data, size_t size,
                                   struct ph_error *error);
+
+/* What identifies a file's content without reading it: the seed's
+ * modification-time check, made robust with size, inode and ctime (a
+ * rename over the file changes the inode even when mtime is preserved). */
+struct file_identity {
+        uint64_t device;
+        uint64_t inode;
+        int64_t size;
+        int64_t mtime_ns;
+        int64_t ctime_ns;
+};
+
+PH_MUST_USE int file_get_identity(const char *path, struct file_identity *ret_identity,
+                                  struct ph_error *error);
+bool file_identity_equal(const struct file_identity *a, const struct file_identity *b);
 
 #endif

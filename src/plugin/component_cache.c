@@ -45,9 +45,8 @@ static int digest_file(const char *path, struct digest *ret_digest) {
 
 /* Tries the entry; returns 0 and the component, -ENOENT when there is none,
  * or another negative code (with `why`) when it exists but is unusable. */
-static int load_entry(struct plugin_engine *engine, const char *entry_path,
-                      const char *digest_path, wasmtime_component_t **ret_component, char *why,
-                      size_t why_size) {
+static int load_entry(struct plugin_engine *engine, const char *entry_path, const char *digest_path,
+                      wasmtime_component_t **ret_component, char *why, size_t why_size) {
         uint8_t *recorded = NULL;
         size_t recorded_size = 0;
         if (file_read_all(digest_path, 2 * DIGEST_HEX_SIZE, &recorded, &recorded_size, NULL) < 0)
@@ -125,7 +124,8 @@ int component_cache_get(struct plugin_engine *engine, const uint8_t *bytes, size
                                   "entry %s for %s is %s: compiling again", entry_path, path, why);
         }
         wasmtime_component_t *component = NULL;
-        wasmtime_error_t *wasm_error = wasmtime_component_new(engine->engine, bytes, size, &component);
+        wasmtime_error_t *wasm_error =
+                wasmtime_component_new(engine->engine, bytes, size, &component);
         if (wasm_error != NULL)
                 return wasm_error_take(wasm_error, -EINVAL, error, path);
         if (has_cache)

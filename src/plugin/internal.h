@@ -26,6 +26,7 @@
 #define WIT_LOGGING WIT_INTERFACE("logging")
 #define WIT_TYPES WIT_INTERFACE("types")
 #define WIT_SENSOR_LOGIC WIT_INTERFACE("sensor-logic")
+#define WIT_LIFECYCLE WIT_INTERFACE("lifecycle")
 #define WIT_POLL "poll"
 
 /* Wasmtime's epoch advances every EPOCH_TICK_MS; call budgets are counted
@@ -58,6 +59,9 @@ struct abi_context {
          * parsing Wasmtime's message. */
         bool is_budget_exceeded;
         uint32_t budget_ms;
+        /* A trial instance (a new version on test) may call actuators, but
+         * the calls are not carried out. */
+        bool is_trial;
 };
 
 /* Turns `wasm_error` into a ph_error prefixed with `context`, and frees it.

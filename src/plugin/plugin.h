@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "core/error.h"
@@ -47,6 +48,10 @@ enum plugin_failure_kind {
         PLUGIN_FAILURE_INSTANTIATE,
         /* The guest returned values outside the contract's bounds. */
         PLUGIN_FAILURE_BAD_OUTPUT,
+        /* Not polled: quarantined after too many crashes in a row. */
+        PLUGIN_FAILURE_QUARANTINED,
+        /* Not polled: crashed, waiting out its backoff before a restart. */
+        PLUGIN_FAILURE_RESTARTING,
 };
 
 #define PLUGIN_TRACEBACK_MAX 8192
@@ -59,13 +64,22 @@ struct plugin_failure {
 
 const char *plugin_failure_kind_name(enum plugin_failure_kind kind);
 
+/* Host-wide settings that plugins share. */
+struct plugin_host_options {
+        const char *state_dir; /* where states are kept on disk; NULL or "": nowhere */
+        double state_write_interval_s;
+};
+
 /* Loads the component that `config` names, checks it against the
- * sensor-plugin world and instantiates it. Borrows `engine` and `board`,
- * which must outlive the plugin; copies `config`. The caller frees the
- * plugin with plugin_free. */
+ * sensor-plugin world, restores its saved state from the state directory
+ * (when it exports `lifecycle` and a state is there) and instantiates it.
+ * Borrows `engine` and `board`, which must outlive the plugin; copies
+ * `config` and `options`. The caller frees the plugin with plugin_free,
+ * which also writes its last state to disk. */
 PH_MUST_USE struct plugin *plugin_new(struct plugin_engine *engine,
-                                      const struct plugin_config *config, struct hw_board *board,
-                                      struct ph_error *error);
+                                      const struct plugin_config *config,
+                                      const struct plugin_host_options *options,
+                                      struct hw_board *board, struct ph_error *error);
 
 /* Accepts NULL. */
 void plugin_free(struct plugin *plugin);
@@ -79,13 +93,65 @@ const char *plugin_name(const struct plugin *plugin);
 PH_MUST_USE int plugin_poll(struct plugin *plugin, struct reading_list *ret_readings,
                             struct plugin_failure *ret_failure);
 
-/* Counters, for status displays. Takes the plugin's lock briefly. */
-struct plugin_stats {
+const char *plugin_path(const struct plugin *plugin);
+
+/* Called (with the plugin's lock held: it must only note the request and
+ * return) when the check before a poll finds the plugin's file changed. */
+typedef void (*plugin_change_listener)(struct plugin *plugin, void *data);
+void plugin_set_change_listener(struct plugin *plugin, plugin_change_listener listener, void *data);
+
+/* Loads the plugin's file again and, if it is a new version that loads,
+ * fits the world and passes a trial poll (LED calls held back), swaps it in
+ * with the old instance's state; it is then on probation. Compiles without
+ * the plugin's lock, so polls go on meanwhile. A version that fails is
+ * rejected (and not tried again until the file changes); the running
+ * version keeps running. Returns 0 when the file is unchanged or swapped
+ * in. Call from one thread at a time (the reloader). */
+PH_MUST_USE int plugin_reload(struct plugin *plugin, struct ph_error *error);
+
+/* Lifts a quarantine; the next poll restarts the plugin. Returns -EALREADY
+ * when the plugin was not quarantined. */
+int plugin_reset(struct plugin *plugin);
+
+enum plugin_state {
+        PLUGIN_STATE_RUNNING,
+        PLUGIN_STATE_FAILED, /* crashed; restarts after a backoff */
+        PLUGIN_STATE_QUARANTINED,
+};
+const char *plugin_state_name(enum plugin_state state);
+
+#define PLUGIN_HISTORY_MAX 16
+struct plugin_event {
+        time_t time;
+        char kind[16]; /* loaded, reloaded, rejected, rolled-back, restarted, ... */
+        char version[13];
+        char message[256];
+};
+
+/* A snapshot of a plugin, for status displays. */
+struct plugin_status {
+        enum plugin_state state;
+        char version[65]; /* SHA-256 of the running file */
+        time_t loaded_at;
         uint64_t polls;
         uint64_t failures;
         uint64_t instantiations;
+        uint64_t reloads;
+        uint64_t rejected_reloads;
+        uint64_t rollbacks;
+        unsigned consecutive_failures;
+        unsigned probation_left;
+        bool has_lifecycle;
+        size_t state_bytes;
+        char last_error[PH_ERROR_MESSAGE_MAX];
+        char last_traceback[PLUGIN_TRACEBACK_MAX];
+        time_t last_error_time;
+        struct plugin_event history[PLUGIN_HISTORY_MAX]; /* a ring */
+        uint64_t history_count;
 };
-void plugin_get_stats(struct plugin *plugin, struct plugin_stats *ret_stats);
+
+/* Copies the plugin's status. Takes the plugin's lock briefly. */
+void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status);
 
 /* What a component imports and exports, for `pyhost check`. */
 #define PLUGIN_MAX_ITEMS 64

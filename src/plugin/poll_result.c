@@ -22,10 +22,7 @@ static const wasmtime_component_val_t *find_field(const wasmtime_component_val_t
         return NULL;
 }
 
-static int bad_output(struct plugin_failure *failure, const char *format, ...)
-        __attribute__((format(printf, 2, 3)));
-
-static int bad_output(struct plugin_failure *failure, const char *format, ...) {
+int poll_result_set_bad_output(struct plugin_failure *failure, const char *format, ...) {
         failure->kind = PLUGIN_FAILURE_BAD_OUTPUT;
         va_list args;
         va_start(args, format);
@@ -50,16 +47,17 @@ static int copy_text_field(const wasmtime_component_val_t *record, const char *f
                            size_t size, size_t index, struct plugin_failure *failure) {
         const wasmtime_component_val_t *value = find_field(record, field);
         if (value == NULL || value->kind != WASMTIME_COMPONENT_STRING)
-                return bad_output(failure, "reading %zu: field '%s' is missing or not a string",
-                                  index, field);
+                return poll_result_set_bad_output(
+                        failure, "reading %zu: field '%s' is missing or not a string", index,
+                        field);
         const wasm_name_t *text = &value->of.string;
         if (text->size >= size)
-                return bad_output(failure,
-                                  "reading %zu: %s is %zu bytes, more than the limit of %zu", index,
-                                  field, text->size, size - 1);
+                return poll_result_set_bad_output(
+                        failure, "reading %zu: %s is %zu bytes, more than the limit of %zu", index,
+                        field, text->size, size - 1);
         if (has_control_characters(text->data, text->size))
-                return bad_output(failure, "reading %zu: %s contains control characters", index,
-                                  field);
+                return poll_result_set_bad_output(
+                        failure, "reading %zu: %s contains control characters", index, field);
         memcpy(out, text->data, text->size);
         out[text->size] = '\0';
         return 0;
@@ -68,7 +66,7 @@ static int copy_text_field(const wasmtime_component_val_t *record, const char *f
 static int convert_reading(const wasmtime_component_val_t *record, size_t index,
                            struct reading *out, struct plugin_failure *failure) {
         if (record->kind != WASMTIME_COMPONENT_RECORD)
-                return bad_output(failure, "reading %zu is not a record", index);
+                return poll_result_set_bad_output(failure, "reading %zu is not a record", index);
         int result =
                 copy_text_field(record, "sensor", out->sensor, sizeof(out->sensor), index, failure);
         if (result == 0)
@@ -82,20 +80,21 @@ static int convert_reading(const wasmtime_component_val_t *record, size_t index,
         if (quantity == NULL || quantity->kind != WASMTIME_COMPONENT_ENUM ||
             reading_quantity_parse(quantity->of.enumeration.data, quantity->of.enumeration.size,
                                    &out->quantity) < 0)
-                return bad_output(failure, "reading %zu: bad quantity", index);
+                return poll_result_set_bad_output(failure, "reading %zu: bad quantity", index);
         if (status == NULL || status->kind != WASMTIME_COMPONENT_ENUM ||
             reading_status_parse(status->of.enumeration.data, status->of.enumeration.size,
                                  &out->status) < 0)
-                return bad_output(failure, "reading %zu: bad status", index);
+                return poll_result_set_bad_output(failure, "reading %zu: bad status", index);
         if (value == NULL || value->kind != WASMTIME_COMPONENT_F64)
-                return bad_output(failure, "reading %zu: value is missing or not an f64", index);
+                return poll_result_set_bad_output(
+                        failure, "reading %zu: value is missing or not an f64", index);
         out->value = value->of.f64;
         out->is_finite = isfinite(out->value);
         return 0;
 }
 
-static int convert_guest_error(const wasmtime_component_val_t *error_record,
-                               struct plugin_failure *failure) {
+int poll_result_convert_error(const wasmtime_component_val_t *error_record,
+                              struct plugin_failure *failure) {
         failure->kind = PLUGIN_FAILURE_GUEST_ERROR;
         const wasmtime_component_val_t *message = find_field(error_record, "message");
         const wasmtime_component_val_t *traceback = find_field(error_record, "traceback");
@@ -115,19 +114,20 @@ static int convert_guest_error(const wasmtime_component_val_t *error_record,
 int poll_result_convert(const wasmtime_component_val_t *value, struct reading_list *ret_readings,
                         struct plugin_failure *failure) {
         if (value->kind != WASMTIME_COMPONENT_RESULT || value->of.result.val == NULL)
-                return bad_output(failure, "poll did not return a result");
+                return poll_result_set_bad_output(failure, "poll did not return a result");
         const wasmtime_component_val_t *payload = value->of.result.val;
         if (!value->of.result.is_ok)
-                return convert_guest_error(payload, failure);
+                return poll_result_convert_error(payload, failure);
         if (payload->kind != WASMTIME_COMPONENT_LIST)
-                return bad_output(failure, "poll did not return a list");
+                return poll_result_set_bad_output(failure, "poll did not return a list");
         size_t count = payload->of.list.size;
         if (count > READING_LIST_MAX)
-                return bad_output(failure, "poll returned %zu readings, more than the limit of %d",
-                                  count, READING_LIST_MAX);
+                return poll_result_set_bad_output(
+                        failure, "poll returned %zu readings, more than the limit of %d", count,
+                        READING_LIST_MAX);
         struct reading *items = calloc(count > 0 ? count : 1, sizeof(*items));
         if (items == NULL)
-                return bad_output(failure, "out of memory for %zu readings", count);
+                return poll_result_set_bad_output(failure, "out of memory for %zu readings", count);
         for (size_t i = 0; i < count; i++) {
                 int result = convert_reading(&payload->of.list.data[i], i, &items[i], failure);
                 if (result < 0) {

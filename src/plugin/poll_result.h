@@ -13,4 +13,12 @@
 int poll_result_convert(const wasmtime_component_val_t *value, struct reading_list *ret_readings,
                         struct plugin_failure *failure);
 
+/* Fills *failure from a `plugin-error` record; returns -ECANCELED. */
+int poll_result_convert_error(const wasmtime_component_val_t *error_record,
+                              struct plugin_failure *failure);
+
+/* Marks *failure as output that breaks the contract; returns -EPROTO. */
+int poll_result_set_bad_output(struct plugin_failure *failure, const char *format, ...)
+        __attribute__((format(printf, 2, 3)));
+
 #endif

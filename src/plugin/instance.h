@@ -1,0 +1,56 @@
+/* instance.h - one live instance of a component: its store, its WASI
+ * context, its exports, and calls into them.
+ *
+ * Knows nothing of versions, reloads or recovery (plugin.c decides those).
+ * Not thread-safe: an instance is used by one thread at a time (its owner
+ * holds the plugin's lock, or keeps the instance private). */
+#ifndef PH_PLUGIN_INSTANCE_H
+#define PH_PLUGIN_INSTANCE_H
+
+#include "plugin/guest_output.h"
+#include "plugin/internal.h"
+
+struct plugin_instance {
+        struct abi_context abi; /* the store's data; lives as long as the store */
+        struct guest_output stdout_lines;
+        struct guest_output stderr_lines;
+        wasmtime_store_t *store;
+        wasmtime_component_instance_t instance;
+        wasmtime_component_func_t poll;
+        wasmtime_component_func_t save_state;
+        wasmtime_component_func_t restore_state;
+        bool has_lifecycle;
+        uint64_t polls; /* served by this instance */
+};
+
+/* Instantiates `component`. With `is_trial`, actuator calls (LEDs) are
+ * accepted but not carried out, so a trial poll touches nothing. Borrows
+ * `engine`, `component`, `board` and `name`, which must outlive the
+ * instance. The caller frees it with instance_free. */
+PH_MUST_USE struct plugin_instance *instance_new(struct plugin_engine *engine,
+                                                 const wasmtime_component_t *component,
+                                                 const char *name, struct hw_board *board,
+                                                 uint32_t budget_ms, bool is_trial,
+                                                 struct ph_error *error);
+
+/* Accepts NULL. */
+void instance_free(struct plugin_instance *instance);
+
+/* Calls poll. On failure fills *failure; a trap or an exceeded budget
+ * leaves the instance poisoned (*ret_is_poisoned), and it must be freed
+ * without being entered again. */
+PH_MUST_USE int instance_poll(struct plugin_instance *instance, struct reading_list *ret_readings,
+                              struct plugin_failure *failure, bool *ret_is_poisoned);
+
+/* Calls lifecycle.save-state. On success *ret_state (malloc'd, caller frees)
+ * holds *ret_size bytes. */
+PH_MUST_USE int instance_save_state(struct plugin_instance *instance, uint8_t **ret_state,
+                                    size_t *ret_size, struct plugin_failure *failure,
+                                    bool *ret_is_poisoned);
+
+/* Calls lifecycle.restore-state with `size` bytes (borrowed). */
+PH_MUST_USE int instance_restore_state(struct plugin_instance *instance, const uint8_t *state,
+                                       size_t size, struct plugin_failure *failure,
+                                       bool *ret_is_poisoned);
+
+#endif
