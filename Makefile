@@ -9,7 +9,7 @@ BUILD := build
 JOBS ?= 2
 PLUGINS := sensor-logic
 TEST_PLUGINS := $(notdir $(wildcard tests/plugins/*))
-PYTHON_FILES = $(wildcard $(1)/*.py)
+PYTHON_FILES = $(wildcard $(1)/*.py $(1)/world $(1)/wit/*.wit)
 
 .PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-style \
         run bench format clean
@@ -33,26 +33,30 @@ binary: $(BUILD)/.wasmtime-dir
 	@ln -sf host/pyhost $(BUILD)/pyhost
 
 # Plugins: componentize-py turns a directory of Python into a component.
-# The SDK (plugins/sdk) is on every plugin's path.
+# The SDK (plugins/sdk) is on every plugin's path. A plugin names its world
+# in NAME/world (default: sensor-plugin) and may bring its own WIT in
+# NAME/wit.
+# $(3): more directories for the module path.
+COMPONENTIZE = dir=$(1); wit=wit; world=sensor-plugin; \
+	[ -f $$dir/world ] && world=$$(cat $$dir/world); \
+	[ -d $$dir/wit ] && wit=$$dir/wit; \
+	$$(cat $(BUILD)/.venv-dir)/bin/componentize-py -d $$wit -w $$world componentize \
+	    -p $$dir -p plugins/sdk $(3) app -o $(2).tmp > /dev/null && mv $(2).tmp $(2)
+
 .SECONDEXPANSION:
 $(BUILD)/plugins/%.wasm: $$(call PYTHON_FILES,plugins/$$*) $(wildcard plugins/sdk/*.py) \
                          $(wildcard wit/*.wit) | $(BUILD)/.venv-dir
 	@mkdir -p $(dir $@)
 	@echo "componentize-py: $@"
-	@$$(cat $(BUILD)/.venv-dir)/bin/componentize-py -d wit -w sensor-plugin componentize \
-	    -p plugins/$* -p plugins/sdk app -o $@.tmp > /dev/null && mv $@.tmp $@
+	@$(call COMPONENTIZE,plugins/$*,$@)
 
-# Test plugins target the sensor-plugin world unless they bring their own
-# WIT (tests/plugins/NAME/wit, with the world named in NAME/world).
+# Test plugins may also import the shared modules of tests/plugin-lib.
 $(BUILD)/test-plugins/%.wasm: $$(call PYTHON_FILES,tests/plugins/$$*) \
-                              $(wildcard plugins/sdk/*.py) $(wildcard wit/*.wit) \
+                              $(wildcard plugins/sdk/*.py tests/plugin-lib/*.py wit/*.wit) \
                               | $(BUILD)/.venv-dir
 	@mkdir -p $(dir $@)
 	@echo "componentize-py: $@"
-	@dir=tests/plugins/$*; wit=wit; world=sensor-plugin; \
-	 if [ -d $$dir/wit ]; then wit=$$dir/wit; world=$$(cat $$dir/world); fi; \
-	 $$(cat $(BUILD)/.venv-dir)/bin/componentize-py -d $$wit -w $$world componentize \
-	    -p $$dir -p plugins/sdk app -o $@.tmp > /dev/null && mv $@.tmp $@
+	@$(call COMPONENTIZE,tests/plugins/$*,$@,-p tests/plugin-lib)
 
 plugins: $(PLUGINS:%=$(BUILD)/plugins/%.wasm)
 

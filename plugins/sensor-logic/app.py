@@ -5,7 +5,12 @@ module-level `high_alarm_active` remembers whether the alarm is on. That is
 what makes hysteresis possible: the alarm switches on at or above
 ALARM_ON_CELSIUS and only switches off again at or below ALARM_OFF_CELSIUS,
 so a temperature hovering around one threshold does not make it flicker.
+
+It exports `lifecycle` too, so the alarm state survives a code update, a
+restart after a crash and a restart of the host.
 """
+
+import json
 
 from componentize_py_types import Err
 from pyhost_sdk import log, report_errors
@@ -80,3 +85,16 @@ class SensorLogic(exports.SensorLogic):
             SensorReading(sensor=SENSOR_NAME, quantity=Quantity.HUMIDITY,
                           value=round(humidity, 2), unit="%", status=h_status),
         ]
+
+
+class Lifecycle(exports.Lifecycle):
+    @report_errors
+    def save_state(self) -> bytes:
+        return json.dumps({"high_alarm_active": high_alarm_active}).encode()
+
+    @report_errors
+    def restore_state(self, state: bytes) -> None:
+        global high_alarm_active
+        saved = json.loads(state) if state else {}
+        # Tolerant on purpose: the state may come from an older version.
+        high_alarm_active = bool(saved.get("high_alarm_active", False))

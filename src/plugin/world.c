@@ -141,12 +141,45 @@ static int check_poll_export(struct plugin_engine *engine, const wasmtime_compon
         return result;
 }
 
+/* `lifecycle` is optional, but when exported it must be whole. */
+static int check_lifecycle_export(struct plugin_engine *engine,
+                                  const wasmtime_component_type_t *type, struct ph_error *error) {
+        wasmtime_component_item_t interface;
+        if (!wasmtime_component_type_export_get(type, engine->engine, WIT_LIFECYCLE,
+                                                strlen(WIT_LIFECYCLE), &interface))
+                return 0;
+        int result = 0;
+        static const char *const functions[] = {"save-state", "restore-state"};
+        for (size_t i = 0; i < 2 && result == 0; i++) {
+                wasmtime_component_item_t function;
+                bool found = interface.kind == WASMTIME_COMPONENT_ITEM_COMPONENT_INSTANCE &&
+                             wasmtime_component_instance_type_export_get(
+                                     interface.of.component_instance, engine->engine,
+                                     functions[i], strlen(functions[i]), &function);
+                if (!found) {
+                        result = ph_error_set(error, -EINVAL,
+                                              "exports '" WIT_LIFECYCLE "' without '%s'",
+                                              functions[i]);
+                        continue;
+                }
+                if (function.kind != WASMTIME_COMPONENT_ITEM_COMPONENT_FUNC)
+                        result = ph_error_set(error, -EINVAL,
+                                              "'" WIT_LIFECYCLE ".%s' is not a function",
+                                              functions[i]);
+                wasmtime_component_item_delete(&function);
+        }
+        wasmtime_component_item_delete(&interface);
+        return result;
+}
+
 int world_check(struct plugin_engine *engine, const wasmtime_component_t *component,
                 struct ph_error *error) {
         wasmtime_component_type_t *type = wasmtime_component_type(component);
         int result = check_imports(engine, type, error);
         if (result == 0)
                 result = check_poll_export(engine, type, error);
+        if (result == 0)
+                result = check_lifecycle_export(engine, type, error);
         wasmtime_component_type_delete(type);
         return result;
 }

@@ -4,7 +4,11 @@ binary with real componentize-py components through the real Wasmtime."""
 import json
 import os
 import pathlib
+import queue
+import signal
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -60,3 +64,79 @@ def run_pyhost(*args, timeout=120) -> subprocess.CompletedProcess:
 @pytest.fixture
 def config_dir(tmp_path):
     return tmp_path
+
+
+class Daemon:
+    """`pyhost run` in the background: stdout lines (JSON) are collected on a
+    thread, stderr goes to a file that tests can read at any time."""
+
+    def __init__(self, config, tmp_path, *extra):
+        env = dict(os.environ, XDG_CACHE_HOME=str(CACHE_DIR))
+        self.log_path = tmp_path / "pyhost.log"
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen([str(PYHOST), "run", "--config", str(config), *extra],
+                                        stdout=subprocess.PIPE, stderr=self._log, text=True,
+                                        env=env)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.put(json.loads(line))
+
+    def next_line(self, timeout=30):
+        return self.lines.get(timeout=timeout)
+
+    def read(self, count, timeout=30):
+        return [self.next_line(timeout) for _ in range(count)]
+
+    def read_until(self, predicate, timeout=30):
+        """Lines up to and including the first that satisfies `predicate`."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.next_line(max(0.1, deadline - time.monotonic()))
+            seen.append(line)
+            if predicate(line):
+                return seen
+        raise AssertionError(f"no matching line within {timeout} s; saw {seen[-5:]}")
+
+    def log(self):
+        return self.log_path.read_text()
+
+    def wait_for_log(self, text, timeout=30, count=1):
+        """Waits until `text` has been logged `count` times."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log().count(text) >= count:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not logged within {timeout} s:\n{self.log()[-3000:]}")
+
+    def signal(self, number):
+        self.process.send_signal(number)
+
+    def stop(self, timeout=10):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        finally:
+            self.process.kill()
+            self._log.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def daemons():
+    """Starts daemons with daemons(config, tmp_path, *args); stops them all."""
+    started = []
+
+    def start(config, tmp_path, *extra):
+        daemon = Daemon(config, tmp_path, *extra)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        if daemon.process.poll() is None:
+            daemon.stop()

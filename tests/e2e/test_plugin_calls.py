@@ -122,3 +122,39 @@ def test_unusable_cache_directory_is_a_warning_not_a_failure(tmp_path):
     assert result.lines == [[{"sensor": "counter", "quantity": "temperature", "value": 1.0,
                               "unit": "polls", "status": "ok", "valid": True}]]
     assert "compiled-code cache disabled: /dev/null" in result.stderr
+
+
+def cache_entries(cache):
+    return sorted(cache.rglob("*.cwasm"))
+
+
+def test_corrupt_cache_entry_is_detected_and_rebuilt(tmp_path):
+    cache = tmp_path / "cache"
+    config = tmp_path / "cache.ini"
+    config.write_text(f"[host]\ncache_dir = {cache}\n")
+    assert call(plugin("counter"), config=config).returncode == 0
+    [entry] = cache_entries(cache)
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    entry.write_bytes(bytes(data))
+    result = call(plugin("counter"), config=config)
+    assert result.returncode == 0, result.stderr
+    assert f"entry {entry} for" in result.stderr and "is corrupt" in result.stderr
+    again = call(plugin("counter"), config=config)  # rebuilt: trusted again
+    assert "corrupt" not in again.stderr and again.lines == result.lines
+
+
+def test_foreign_cache_entry_is_refused_and_rebuilt(tmp_path):
+    import hashlib
+    cache = tmp_path / "cache"
+    config = tmp_path / "cache.ini"
+    config.write_text(f"[host]\ncache_dir = {cache}\n")
+    assert call(plugin("counter"), config=config).returncode == 0
+    [entry] = cache_entries(cache)
+    foreign = b"\x7fELF" + b"\0" * 4096  # checksummed, but not Wasmtime's
+    entry.write_bytes(foreign)
+    entry.with_suffix(".sha256").write_text(hashlib.sha256(foreign).hexdigest() + "\n")
+    result = call(plugin("counter"), config=config)
+    assert result.returncode == 0, result.stderr
+    assert "is foreign" in result.stderr
+    assert result.lines[0][0]["value"] == 1.0

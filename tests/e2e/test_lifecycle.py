@@ -1,0 +1,163 @@
+"""Plugin lifecycle in the running daemon: hot reload with state handoff,
+rejection of bad versions, probation and rollback, crash restarts,
+quarantine, states on disk, planned restarts."""
+
+import os
+import shutil
+import signal
+
+import pytest
+
+from conftest import plugin, write_config
+
+
+def value(line):
+    return line["readings"][0]["value"]
+
+
+def sensor(line):
+    return line["readings"][0]["sensor"]
+
+
+def deploy(source, target, method="rename"):
+    """Puts a new version in place as a deploy tool would."""
+    if method == "rename":
+        temporary = target.with_name(target.name + ".new")
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    else:  # overwrite in place
+        with open(source, "rb") as new, open(target, "r+b") as old:
+            old.truncate(0)
+            shutil.copyfileobj(new, old)
+
+
+def setup(tmp_path, name, start_version, **settings):
+    watched = tmp_path / "plugins" / f"{name}.wasm"
+    watched.parent.mkdir(exist_ok=True)
+    shutil.copyfile(plugin(start_version), watched)
+    options = {"interval_s": 0.1, "probation_polls": 2, "restart_backoff_ms": 10}
+    options.update(settings)
+    config = write_config(tmp_path,
+                          f"state_dir = {tmp_path / 'state'}\nstate_write_interval_s = 0\n"
+                          "reload_debounce_ms = 50\n"
+                          f"[plugin {name}]\nfile = {watched}\n"
+                          + "".join(f"{k} = {v}\n" for k, v in options.items()))
+    return watched, config
+
+
+@pytest.mark.parametrize("method", ["rename", "overwrite"])
+def test_changed_plugin_is_reloaded_live_and_keeps_its_state(tmp_path, daemons, method):
+    watched, config = setup(tmp_path, "counter", "stateful-counter")
+    daemon = daemons(config, tmp_path)
+    before = daemon.read(3)
+    assert [value(line) for line in before] == [1.0, 2.0, 3.0]
+    deploy(plugin("stateful-counter-v2"), watched, method)
+    lines = daemon.read_until(lambda line: sensor(line) == "counter-v2")
+    lines += daemon.read(2)
+    counts = [value(line) for line in before + lines]
+    switch = next(i for i, line in enumerate(before + lines) if sensor(line) == "counter-v2")
+    # v1 counted 1, 2, 3, ... n; v2 went on from n in steps of 10: no poll
+    # lost, no state lost, no restart.
+    assert counts[:switch] == [float(n) for n in range(1, switch + 1)]
+    assert counts[switch:] == [switch + 10.0 * k for k in range(1, len(counts) - switch + 1)]
+    assert daemon.process.poll() is None
+    assert "reloaded: version" in daemon.log() and "state handed over" in daemon.log()
+
+
+def test_bad_new_versions_never_replace_the_running_one(tmp_path, daemons):
+    watched, config = setup(tmp_path, "counter", "stateful-counter")
+    daemon = daemons(config, tmp_path)
+    daemon.read(2)
+    watched.write_bytes(b"\0asm\x01\0\0\0 a core module, half written")
+    daemon.wait_for_log("new version rejected")
+    daemon.wait_for_log(f"{watched}: a core WebAssembly module, not a component")
+    deploy(plugin("spin"), watched)  # loads, but its trial poll never ends
+    daemon.wait_for_log("trial poll of")
+    daemon.wait_for_log("exceeded its 100 ms budget in poll")
+    deploy(plugin("other-world"), watched)
+    daemon.wait_for_log("does not export 'pyhost:plugin/sensor-logic@0.1.0'")
+    lines = daemon.read(3)
+    assert all(sensor(line) == "counter-v1" for line in lines)
+    counts = [value(line) for line in lines]
+    assert counts == sorted(counts) and counts[-1] - counts[0] == 2.0
+    # A good version is still picked up after all that.
+    deploy(plugin("stateful-counter-v2"), watched)
+    daemon.read_until(lambda line: sensor(line) == "counter-v2")
+
+
+def test_trial_poll_does_not_touch_the_leds(tmp_path, daemons):
+    watched, config = setup(tmp_path, "counter", "stateful-counter")
+    daemon = daemons(config, tmp_path)
+    daemon.read(2)
+    deploy(plugin("leds-then-fails"), watched)
+    daemon.wait_for_log("trial poll of")
+    daemon.wait_for_log("RuntimeError: this version is broken")
+    daemon.read(2)
+    assert "board: LEDs" not in daemon.log()
+
+
+def test_failure_on_probation_rolls_back_to_the_last_good_version_and_state(tmp_path, daemons):
+    watched, config = setup(tmp_path, "counter", "stateful-counter", probation_polls=3)
+    daemon = daemons(config, tmp_path)
+    daemon.read(3)
+    # `traps` passes its trial poll but traps on its second poll: on probation.
+    deploy(plugin("traps"), watched)
+    lines = daemon.read_until(lambda line: sensor(line) == "traps")
+    handed_over = value(lines[-2]) if len(lines) > 1 else 3.0
+    after = daemon.read_until(lambda line: sensor(line) == "counter-v1")
+    daemon.wait_for_log("failed on probation")
+    daemon.wait_for_log("rolled back to version")
+    # The old version goes on from the state it had when it was replaced.
+    assert value(after[-1]) == handed_over + 1
+    # The rejected version is not loaded again while the file stays the same.
+    daemon.read(5)
+    assert daemon.log().count("reloaded: version") == 1
+
+
+def test_crashed_plugin_restarts_fresh_with_its_saved_state(tmp_path, daemons):
+    _, config = setup(tmp_path, "crasher", "crasher")
+    daemon = daemons(config, tmp_path)
+    lines = daemon.read(6)
+    # Each instance crashes on its third poll; the fresh one carries on.
+    assert [value(line) for line in lines] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert daemon.log().count("restarted with a fresh instance") >= 2
+    assert "saved state restored" in daemon.log()
+
+
+def test_repeated_crashes_quarantine_until_the_file_changes(tmp_path, daemons):
+    watched, config = setup(tmp_path, "spinner", "spin", max_failures=2, interval_s=0.05)
+    daemon = daemons(config, tmp_path)
+    daemon.wait_for_log("quarantined after 2 consecutive failures")
+    deploy(plugin("stateful-counter"), watched)
+    lines = daemon.read(2)
+    assert [value(line) for line in lines] == [1.0, 2.0]
+
+
+def test_operator_reset_lifts_a_quarantine(tmp_path, daemons):
+    _, config = setup(tmp_path, "spinner", "spin", max_failures=1, interval_s=0.05)
+    daemon = daemons(config, tmp_path)
+    daemon.wait_for_log("quarantined after 1 consecutive failures")
+    budget_errors = daemon.log().count("exceeded its 100 ms budget")
+    daemon.signal(signal.SIGUSR1)
+    daemon.wait_for_log("quarantine lifted by an operator")
+    daemon.wait_for_log("quarantined after 1 consecutive failures", count=2)
+    assert daemon.log().count("exceeded its 100 ms budget") > budget_errors
+
+
+def test_state_survives_a_restart_of_the_host(tmp_path, daemons):
+    _, config = setup(tmp_path, "counter", "stateful-counter")
+    first = daemons(config, tmp_path)
+    last = value(first.read(4)[-1])
+    assert first.stop() == 0
+    assert (tmp_path / "state" / "counter.state").exists()
+    second = daemons(config, tmp_path)
+    assert value(second.next_line()) == last + 1
+    assert "bytes of saved state" in second.log()
+
+
+def test_planned_restarts_do_not_lose_polls_or_state(tmp_path, daemons):
+    _, config = setup(tmp_path, "counter", "stateful-counter", restart_after_polls=3)
+    daemon = daemons(config, tmp_path)
+    lines = daemon.read(10)
+    assert [value(line) for line in lines] == [float(n) for n in range(1, 11)]
+    assert daemon.log().count("planned restart") >= 2
