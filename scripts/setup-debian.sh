@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config python3-venv clang-format strace
   libjansson-dev libinih-dev libcmocka-dev libssl-dev
   libmicrohttpd-dev libsqlite3-dev libmosquitto-dev mosquitto libgpiod-dev
+  wrk chromium nodejs
 )
 
 missing=()

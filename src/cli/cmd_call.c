@@ -123,6 +123,12 @@ int cmd_call(int argc, char **argv) {
                         exit_code = 1;
                 reading_list_clear(&readings);
         }
+        struct plugin_status status;
+        plugin_get_status(plugin, &status);
+        log_write(LOG_LEVEL_INFO, plugin_name(plugin),
+                  "linear memory: %.1f MiB now, %.1f MiB at most",
+                  (double)status.memory_bytes / 1048576.0,
+                  (double)status.memory_high_water / 1048576.0);
         plugin_free(plugin);
         hw_board_free(board);
         plugin_engine_free(engine);

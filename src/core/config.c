@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -25,12 +26,23 @@ void config_set_defaults(struct host_config *config) {
         sim->max_humidity = 85.0;
         sim->error_probability = 0.0;
         sim->seed = 1;
+        struct http_config *http = &config->http;
+        http->is_enabled = true;
+        snprintf(http->address, sizeof(http->address), "127.0.0.1");
+        http->port = 8080;
+        http->open_reads = -1;
+        http->threads = 2;
+        http->max_connections = 64;
+        http->timeout_s = 10;
+        http->max_body_bytes = 4096;
 }
 
 static void plugin_set_defaults(struct plugin_config *plugin) {
         memset(plugin, 0, sizeof(*plugin));
         plugin->interval_s = DEFAULT_INTERVAL_S;
         plugin->budget_ms = DEFAULT_BUDGET_MS;
+        /* The example plugin peaks at 12.4 MiB of linear memory. */
+        plugin->memory_limit_mib = 64;
         plugin->probation_polls = 3;
         plugin->max_failures = 5;
         plugin->restart_backoff_ms = 1000;
@@ -125,6 +137,78 @@ static int set_host_key(struct host_config *config, const char *key, const char 
         return -ENOENT;
 }
 
+static int parse_bool(const char *text, bool *ret) {
+        if (strcmp(text, "true") == 0 || strcmp(text, "yes") == 0 || strcmp(text, "1") == 0) {
+                *ret = true;
+                return 0;
+        }
+        if (strcmp(text, "false") == 0 || strcmp(text, "no") == 0 || strcmp(text, "0") == 0) {
+                *ret = false;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int set_http_key(struct http_config *http, const char *key, const char *value) {
+        unsigned long number = 0;
+        int result;
+        if (strcmp(key, "enabled") == 0)
+                return parse_bool(value, &http->is_enabled);
+        if (strcmp(key, "address") == 0) {
+                unsigned char address[sizeof(struct in6_addr)];
+                if (inet_pton(AF_INET, value, address) != 1 &&
+                    inet_pton(AF_INET6, value, address) != 1)
+                        return -EINVAL;
+                return copy_string(value, http->address, sizeof(http->address));
+        }
+        if (strcmp(key, "port") == 0) {
+                result = parse_unsigned(value, UINT16_MAX, &number);
+                http->port = (uint16_t)number;
+                return result;
+        }
+        if (strcmp(key, "token") == 0) {
+                /* Printable ASCII without spaces, so it fits a header. */
+                size_t length = strlen(value);
+                if (length < 16 || length >= sizeof(http->token))
+                        return -EINVAL;
+                for (size_t i = 0; i < length; i++)
+                        if (value[i] <= ' ' || value[i] > '~')
+                                return -EINVAL;
+                return copy_string(value, http->token, sizeof(http->token));
+        }
+        if (strcmp(key, "open_reads") == 0) {
+                if (strcmp(value, "loopback") == 0) {
+                        http->open_reads = -1;
+                        return 0;
+                }
+                bool is_open = false;
+                result = parse_bool(value, &is_open);
+                http->open_reads = is_open ? 1 : 0;
+                return result;
+        }
+        if (strcmp(key, "threads") == 0) {
+                result = parse_unsigned(value, 64, &number);
+                http->threads = (unsigned)number;
+                return result == 0 && number == 0 ? -EINVAL : result;
+        }
+        if (strcmp(key, "max_connections") == 0) {
+                result = parse_unsigned(value, 10000, &number);
+                http->max_connections = (unsigned)number;
+                return result == 0 && number == 0 ? -EINVAL : result;
+        }
+        if (strcmp(key, "timeout_s") == 0) {
+                result = parse_unsigned(value, 3600, &number);
+                http->timeout_s = (unsigned)number;
+                return result == 0 && number == 0 ? -EINVAL : result;
+        }
+        if (strcmp(key, "max_body_bytes") == 0) {
+                result = parse_unsigned(value, 1024 * 1024, &number);
+                http->max_body_bytes = (size_t)number;
+                return result;
+        }
+        return -ENOENT;
+}
+
 static int set_board_key(struct board_config *board, const char *key, const char *value) {
         struct sim_board_config *sim = &board->sim;
         unsigned long number = 0;
@@ -180,6 +264,11 @@ static int set_plugin_key(struct plugin_config *plugin, const char *key, const c
                 plugin->budget_ms = (uint32_t)number;
                 return result;
         }
+        if (strcmp(key, "memory_limit_mib") == 0) {
+                result = parse_unsigned(value, 65536, &number);
+                plugin->memory_limit_mib = (uint32_t)number;
+                return result;
+        }
         if (strcmp(key, "probation_polls") == 0) {
                 result = parse_unsigned(value, 1000000, &number);
                 plugin->probation_polls = (unsigned)number;
@@ -195,6 +284,11 @@ static int set_plugin_key(struct plugin_config *plugin, const char *key, const c
         if (strcmp(key, "restart_backoff_ms") == 0) {
                 result = parse_unsigned(value, 60000, &number);
                 plugin->restart_backoff_ms = (uint32_t)number;
+                return result;
+        }
+        if (strcmp(key, "restart_above_mib") == 0) {
+                result = parse_unsigned(value, 65536, &number);
+                plugin->restart_above_mib = (uint32_t)number;
                 return result;
         }
         if (strcmp(key, "restart_after_polls") == 0) {
@@ -239,6 +333,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
                 result = set_host_key(parse->config, key, value);
         } else if (strcmp(section, "board") == 0) {
                 result = set_board_key(&parse->config->board, key, value);
+        } else if (strcmp(section, "http") == 0) {
+                result = set_http_key(&parse->config->http, key, value);
         } else if (strncmp(section, "plugin ", 7) == 0) {
                 struct plugin_config *plugin = plugin_for_section(parse->config, section + 7);
                 if (plugin == NULL) {
@@ -251,7 +347,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
                 result = set_plugin_key(plugin, key, value);
         } else {
                 ph_error_set(parse->error, -EINVAL,
-                             "%s: unknown section [%s] (expected [host], [board] or "
+                             "%s: unknown section [%s] (expected [host], [board], [http] or "
                              "[plugin NAME])",
                              parse->path, section);
                 return 0;

@@ -8,6 +8,7 @@
 #define PH_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,8 +43,9 @@ struct board_config {
 struct plugin_config {
         char name[CONFIG_NAME_MAX];
         char path[PATH_MAX];
-        double interval_s;  /* time between the starts of two polls */
-        uint32_t budget_ms; /* CPU deadline for one call into the plugin */
+        double interval_s;         /* time between the starts of two polls */
+        uint32_t budget_ms;        /* CPU deadline for one call into the plugin */
+        uint32_t memory_limit_mib; /* all its linear memories together; 0: none */
         /* After a reload, a new version that fails within this many polls
          * is rolled back to the last good one. */
         unsigned probation_polls;
@@ -56,6 +58,25 @@ struct plugin_config {
         /* Planned restart (checkpoint, fresh instance, restore) after this
          * many polls of one instance; 0: never. */
         uint64_t restart_after_polls;
+        /* Planned restart once the instance's linear memory has reached
+         * this size (a long-lived instance's memory never shrinks); 0: never. */
+        uint32_t restart_above_mib;
+};
+
+/* The web server (src/http/): the API, the event stream, the metrics and
+ * the dashboard. */
+struct http_config {
+        bool is_enabled;
+        char address[64]; /* a numeric IPv4 or IPv6 address */
+        uint16_t port;    /* 0: any free port (the log says which) */
+        /* The bearer token of mutating requests; empty: the environment's
+         * PYHOST_API_TOKEN, else one generated and kept in the state dir. */
+        char token[128];
+        int open_reads;           /* 1: reads need no token; 0: they do; -1: only on loopback */
+        unsigned threads;         /* the server's thread pool */
+        unsigned max_connections; /* at once, SSE streams included */
+        unsigned timeout_s;       /* an idle or stalled connection is closed after this */
+        size_t max_body_bytes;    /* of a request's body */
 };
 
 struct host_config {
@@ -65,6 +86,7 @@ struct host_config {
         double state_write_interval_s; /* at most one state write per plugin per interval */
         unsigned reload_debounce_ms;   /* a changed file must stay unchanged this long */
         struct board_config board;
+        struct http_config http;
         struct plugin_config plugins[CONFIG_MAX_PLUGINS];
         size_t plugin_count;
 };

@@ -13,6 +13,7 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "plugin/internal.h"
+#include "plugin/memory.h"
 
 /* A component larger than this is refused before it is read: the example
  * plugin is 18 MB, and a device has little memory to spare. */
@@ -84,6 +85,12 @@ struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *
                 goto fail;
         }
         wasmtime_config_epoch_interruption_set(config, true);
+        memory_install_creator(config);
+        /* Wasmtime 48 cannot combine copy-on-write memory images with
+         * embedder-made memories (it panics: "memory_image is Some only for
+         * mmap-based memories"), so memories start as copies. Measured in
+         * BENCHMARKS.md. */
+        wasmtime_config_memory_init_cow_set(config, false);
         if (cache_dir != NULL && cache_dir[0] != '\0') {
                 /* A cache is an optimisation: without it plugins still run,
                  * they only take seconds instead of milliseconds to load. */

@@ -56,13 +56,14 @@ static bool find_function(struct plugin_instance *instance, const char *interfac
         wasmtime_component_export_index_t *interface = wasmtime_component_instance_get_export_index(
                 &instance->instance, context, NULL, interface_name, strlen(interface_name));
         wasmtime_component_export_index_t *function =
-                interface == NULL ? NULL
-                                  : wasmtime_component_instance_get_export_index(
-                                            &instance->instance, context, interface,
-                                            function_name, strlen(function_name));
-        bool found = function != NULL && wasmtime_component_instance_get_func(
-                                                 &instance->instance, context, function,
-                                                 ret_function);
+                interface == NULL
+                        ? NULL
+                        : wasmtime_component_instance_get_export_index(&instance->instance, context,
+                                                                       interface, function_name,
+                                                                       strlen(function_name));
+        bool found = function != NULL &&
+                     wasmtime_component_instance_get_func(&instance->instance, context, function,
+                                                          ret_function);
         wasmtime_component_export_index_delete(function);
         wasmtime_component_export_index_delete(interface);
         return found;
@@ -70,8 +71,8 @@ static bool find_function(struct plugin_instance *instance, const char *interfac
 
 struct plugin_instance *instance_new(struct plugin_engine *engine,
                                      const wasmtime_component_t *component, const char *name,
-                                     struct hw_board *board, uint32_t budget_ms, bool is_trial,
-                                     struct ph_error *error) {
+                                     struct hw_board *board, const struct instance_limits *limits,
+                                     bool is_trial, struct ph_error *error) {
         struct plugin_instance *instance = calloc(1, sizeof(*instance));
         if (instance == NULL) {
                 ph_error_set(error, -ENOMEM, "%s: out of memory", name);
@@ -79,7 +80,8 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
         }
         instance->abi.plugin_name = name;
         instance->abi.board = board;
-        instance->abi.budget_ms = budget_ms;
+        instance->abi.budget_ms = limits->budget_ms;
+        instance->memory.limit = limits->memory_bytes;
         instance->abi.is_trial = is_trial;
         guest_output_init(&instance->stdout_lines, name, LOG_LEVEL_INFO);
         guest_output_init(&instance->stderr_lines, name, LOG_LEVEL_WARNING);
@@ -90,6 +92,11 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
                 goto fail;
         }
         wasmtime_context_t *context = wasmtime_store_context(instance->store);
+        /* Linear memory is capped by memory.c's meter, over all memories
+         * together; the limiter bounds the rest of what a component may
+         * create. componentize-py components have a few dozen core
+         * instances and tables. */
+        wasmtime_store_limiter(instance->store, -1, 1000000, 100, 100, 16);
         wasmtime_store_epoch_deadline_callback(instance->store, on_epoch_deadline, &instance->abi,
                                                NULL);
         wasi_config_t *wasi = new_wasi_config(instance);
@@ -101,8 +108,10 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
                 goto fail;
         }
         wasmtime_context_set_epoch_deadline(context, ticks_for(INSTANTIATE_BUDGET_MS));
+        memory_set_current_meter(&instance->memory);
         wasm_error = wasmtime_component_linker_instantiate(engine->linker, context, component,
                                                            &instance->instance);
+        memory_set_current_meter(NULL);
         guest_output_flush(&instance->stdout_lines);
         guest_output_flush(&instance->stderr_lines);
         if (wasm_error != NULL) {
@@ -160,23 +169,37 @@ static int call(struct plugin_instance *instance, const wasmtime_component_func_
                          instance->abi.budget_ms, what);
         } else {
                 failure->kind = PLUGIN_FAILURE_TRAP;
-                snprintf(failure->message, sizeof(failure->message), "trap in %s: %s", what,
-                         cause);
+                snprintf(failure->message, sizeof(failure->message), "trap in %s: %s", what, cause);
         }
         return -EINTR;
 }
 
+/* Says which limit a failure ran into, when it was the memory cap: the
+ * guest only saw an allocation fail (a MemoryError, or a trap). */
+static int name_the_limit(struct plugin_instance *instance, int result,
+                          struct plugin_failure *failure) {
+        if (result < 0 && atomic_exchange(&instance->memory.is_limit_hit, false)) {
+                char message[PH_ERROR_MESSAGE_MAX];
+                snprintf(message, sizeof(message),
+                         "plugin %s reached its memory limit of %zu MiB: %.900s",
+                         instance->abi.plugin_name, instance->memory.limit >> 20, failure->message);
+                snprintf(failure->message, sizeof(failure->message), "%s", message);
+        }
+        return result;
+}
+
 int instance_poll(struct plugin_instance *instance, struct reading_list *ret_readings,
                   struct plugin_failure *failure, bool *ret_is_poisoned) {
+        atomic_store(&instance->memory.is_limit_hit, false);
         wasmtime_component_val_t value;
-        int result = call(instance, &instance->poll, "poll", NULL, 0, &value, failure,
-                          ret_is_poisoned);
+        int result =
+                call(instance, &instance->poll, "poll", NULL, 0, &value, failure, ret_is_poisoned);
         if (result < 0)
-                return result;
+                return name_the_limit(instance, result, failure);
         instance->polls++;
         result = poll_result_convert(&value, ret_readings, failure);
         wasmtime_component_val_delete(&value);
-        return result;
+        return name_the_limit(instance, result, failure);
 }
 
 int instance_save_state(struct plugin_instance *instance, uint8_t **ret_state, size_t *ret_size,
@@ -223,8 +246,8 @@ int instance_restore_state(struct plugin_instance *instance, const uint8_t *stat
                 argument.of.list.data[i].of.u8 = state[i];
         }
         wasmtime_component_val_t value;
-        int result = call(instance, &instance->restore_state, "restore-state", &argument, 1,
-                          &value, failure, ret_is_poisoned);
+        int result = call(instance, &instance->restore_state, "restore-state", &argument, 1, &value,
+                          failure, ret_is_poisoned);
         wasmtime_component_val_delete(&argument);
         if (result < 0)
                 return result;

@@ -9,6 +9,7 @@
 
 #include "plugin/guest_output.h"
 #include "plugin/internal.h"
+#include "plugin/memory.h"
 
 struct plugin_instance {
         struct abi_context abi; /* the store's data; lives as long as the store */
@@ -20,7 +21,14 @@ struct plugin_instance {
         wasmtime_component_func_t save_state;
         wasmtime_component_func_t restore_state;
         bool has_lifecycle;
-        uint64_t polls; /* served by this instance */
+        uint64_t polls;             /* served by this instance */
+        struct memory_meter memory; /* all of its linear memories */
+};
+
+/* Limits of one instance. */
+struct instance_limits {
+        uint32_t budget_ms;  /* CPU time of one call */
+        size_t memory_bytes; /* all linear memories together; 0: none */
 };
 
 /* Instantiates `component`. With `is_trial`, actuator calls (LEDs) are
@@ -30,8 +38,8 @@ struct plugin_instance {
 PH_MUST_USE struct plugin_instance *instance_new(struct plugin_engine *engine,
                                                  const wasmtime_component_t *component,
                                                  const char *name, struct hw_board *board,
-                                                 uint32_t budget_ms, bool is_trial,
-                                                 struct ph_error *error);
+                                                 const struct instance_limits *limits,
+                                                 bool is_trial, struct ph_error *error);
 
 /* Accepts NULL. */
 void instance_free(struct plugin_instance *instance);

@@ -55,6 +55,8 @@ struct plugin {
         double state_write_interval_s;
         plugin_change_listener change_listener;
         void *change_listener_data;
+        plugin_event_listener event_listener; /* guarded by `lock` */
+        void *event_listener_data;
 
         pthread_mutex_t state_file_lock; /* serialises writes of state_path */
         struct timespec state_written_at;
@@ -143,6 +145,8 @@ static void record_event(struct plugin *plugin, const char *kind, const char *ve
                  version_hex != NULL ? version_hex : "");
         snprintf(event->message, sizeof(event->message), "%s", message != NULL ? message : "");
         status->history_count++;
+        if (plugin->event_listener != NULL)
+                plugin->event_listener(plugin, event, plugin->event_listener_data);
 }
 
 static void record_failure(struct plugin *plugin, const struct plugin_failure *failure) {
@@ -192,9 +196,13 @@ static struct plugin_instance *start_instance(struct plugin *plugin,
                                               const struct saved_state *state, bool is_trial,
                                               struct plugin_failure *failure) {
         struct ph_error error = {0};
+        struct instance_limits limits = {
+                .budget_ms = plugin->config.budget_ms,
+                .memory_bytes = (size_t)plugin->config.memory_limit_mib << 20,
+        };
         struct plugin_instance *instance =
                 instance_new(plugin->engine, version->component, plugin->config.name, plugin->board,
-                             plugin->config.budget_ms, is_trial, &error);
+                             &limits, is_trial, &error);
         if (instance == NULL) {
                 set_instance_failure(failure, &error);
                 return NULL;
@@ -324,6 +332,14 @@ void plugin_set_change_listener(struct plugin *plugin, plugin_change_listener li
         pthread_mutex_lock(&plugin->lock);
         plugin->change_listener = listener;
         plugin->change_listener_data = data;
+        pthread_mutex_unlock(&plugin->lock);
+}
+
+void plugin_set_event_listener(struct plugin *plugin, plugin_event_listener listener,
+                               void *data) {
+        pthread_mutex_lock(&plugin->lock);
+        plugin->event_listener = listener;
+        plugin->event_listener_data = data;
         pthread_mutex_unlock(&plugin->lock);
 }
 
@@ -457,8 +473,12 @@ static void take_checkpoint(struct plugin *plugin) {
  * one is due for a planned restart. With `lock`. Returns 0 when there is a
  * live instance to poll. */
 static int ensure_live_instance(struct plugin *plugin, struct plugin_failure *failure) {
-        bool is_planned = plugin->live != NULL && plugin->config.restart_after_polls > 0 &&
-                          plugin->live->polls >= plugin->config.restart_after_polls;
+        bool is_planned = plugin->live != NULL &&
+                          ((plugin->config.restart_after_polls > 0 &&
+                            plugin->live->polls >= plugin->config.restart_after_polls) ||
+                           (plugin->config.restart_above_mib > 0 &&
+                            atomic_load(&plugin->live->memory.high_water) >=
+                                    (size_t)plugin->config.restart_above_mib << 20));
         if (plugin->live != NULL && !is_planned)
                 return 0;
         if (plugin->live == NULL && seconds_since(&plugin->restart_not_before) < 0) {
@@ -691,5 +711,10 @@ void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status) 
         ret_status->loaded_at = plugin->version->loaded_at;
         ret_status->has_lifecycle = plugin->live != NULL && plugin->live->has_lifecycle;
         ret_status->state_bytes = plugin->checkpoint.size;
+        if (plugin->live != NULL) {
+                ret_status->memory_bytes = atomic_load(&plugin->live->memory.bytes);
+                ret_status->memory_high_water = atomic_load(&plugin->live->memory.high_water);
+        }
+        ret_status->memory_limit = (size_t)plugin->config.memory_limit_mib << 20;
         pthread_mutex_unlock(&plugin->lock);
 }

@@ -143,12 +143,25 @@ struct plugin_status {
         unsigned probation_left;
         bool has_lifecycle;
         size_t state_bytes;
+        size_t memory_bytes;      /* linear memory of the live instance now */
+        size_t memory_high_water; /* the most it has had at once */
+        size_t memory_limit;      /* 0: none */
         char last_error[PH_ERROR_MESSAGE_MAX];
         char last_traceback[PLUGIN_TRACEBACK_MAX];
         time_t last_error_time;
         struct plugin_event history[PLUGIN_HISTORY_MAX]; /* a ring */
         uint64_t history_count;
 };
+
+/* Called for each lifecycle event as it is recorded (loaded, reloaded,
+ * rejected, rolled-back, quarantined, ...), on whichever thread recorded it
+ * and with the plugin's lock held: it must only copy the event and return,
+ * never call back into the plugin. For status displays that stream events
+ * (the web server's /api/events). Setting NULL removes it; once this
+ * returns, the old listener is no longer running. */
+typedef void (*plugin_event_listener)(struct plugin *plugin, const struct plugin_event *event,
+                                      void *data);
+void plugin_set_event_listener(struct plugin *plugin, plugin_event_listener listener, void *data);
 
 /* Copies the plugin's status. Takes the plugin's lock briefly. */
 void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status);

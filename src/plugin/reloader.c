@@ -18,8 +18,8 @@ struct watched_plugin {
         struct plugin *plugin;
         int watch; /* inotify watch descriptor of the file's directory, or -1 */
         char file_name[NAME_MAX + 1];
-        bool is_pending;        /* guarded by the reloader's lock */
-        struct timespec due;    /* when the pending reload may run */
+        bool is_pending;     /* guarded by the reloader's lock */
+        struct timespec due; /* when the pending reload may run */
         struct file_identity identity_when_due;
         bool has_identity;
 };
@@ -48,7 +48,8 @@ static void set_due(struct reloader *reloader, struct watched_plugin *entry) {
 static long milliseconds_until(const struct timespec *when) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long ms = (long)(when->tv_sec - now.tv_sec) * 1000 + (when->tv_nsec - now.tv_nsec) / 1000000;
+        long ms =
+                (long)(when->tv_sec - now.tv_sec) * 1000 + (when->tv_nsec - now.tv_nsec) / 1000000;
         return ms > 0 ? ms : 0;
 }
 
@@ -174,7 +175,8 @@ static void watch_file(struct reloader *reloader, struct watched_plugin *entry) 
                 snprintf(directory, sizeof(directory), "/");
         if (directory_length == 0 && slash == NULL)
                 snprintf(directory, sizeof(directory), ".");
-        snprintf(entry->file_name, sizeof(entry->file_name), "%s", slash != NULL ? slash + 1 : path);
+        snprintf(entry->file_name, sizeof(entry->file_name), "%s",
+                 slash != NULL ? slash + 1 : path);
         entry->watch = reloader->inotify_fd < 0
                                ? -1
                                : inotify_add_watch(reloader->inotify_fd, directory,

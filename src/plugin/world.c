@@ -154,8 +154,8 @@ static int check_lifecycle_export(struct plugin_engine *engine,
                 wasmtime_component_item_t function;
                 bool found = interface.kind == WASMTIME_COMPONENT_ITEM_COMPONENT_INSTANCE &&
                              wasmtime_component_instance_type_export_get(
-                                     interface.of.component_instance, engine->engine,
-                                     functions[i], strlen(functions[i]), &function);
+                                     interface.of.component_instance, engine->engine, functions[i],
+                                     strlen(functions[i]), &function);
                 if (!found) {
                         result = ph_error_set(error, -EINVAL,
                                               "exports '" WIT_LIFECYCLE "' without '%s'",
