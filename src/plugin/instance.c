@@ -151,6 +151,7 @@ static int call(struct plugin_instance *instance, const wasmtime_component_func_
         result->kind = WASMTIME_COMPONENT_BOOL;
         result->of.boolean = false;
         instance->abi.is_budget_exceeded = false;
+        instance->abi.is_blocking_refused = false;
         wasmtime_context_set_epoch_deadline(context, ticks_for(instance->abi.budget_ms));
         wasmtime_error_t *wasm_error =
                 wasmtime_component_func_call(function, context, args, arg_count, result, 1);
@@ -167,6 +168,12 @@ static int call(struct plugin_instance *instance, const wasmtime_component_func_
                 snprintf(failure->message, sizeof(failure->message),
                          "plugin %s exceeded its %u ms budget in %s", instance->abi.plugin_name,
                          instance->abi.budget_ms, what);
+        } else if (instance->abi.is_blocking_refused) {
+                failure->kind = PLUGIN_FAILURE_TRAP;
+                snprintf(failure->message, sizeof(failure->message),
+                         "plugin %s tried to block in %s (time.sleep or a blocking read); "
+                         "plugins may not block",
+                         instance->abi.plugin_name, what);
         } else {
                 failure->kind = PLUGIN_FAILURE_TRAP;
                 snprintf(failure->message, sizeof(failure->message), "trap in %s: %s", what, cause);

@@ -62,6 +62,8 @@ struct abi_context {
         /* A trial instance (a new version on test) may call actuators, but
          * the calls are not carried out. */
         bool is_trial;
+        /* Set when the guest tried to block in wasi:io/poll. */
+        bool is_blocking_refused;
 };
 
 /* Turns `wasm_error` into a ph_error prefixed with `context`, and frees it.
@@ -80,6 +82,7 @@ void wasm_error_describe(wasmtime_error_t *wasm_error, char *cause, size_t cause
 wasmtime_error_t *abi_gpio_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_led_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_log_define(wasmtime_component_linker_t *linker);
+wasmtime_error_t *abi_no_blocking_define(wasmtime_component_linker_t *linker);
 
 /* Reads the component at `path`, checks its header, and compiles it or
  * loads it from the compiled-code cache. Sets *ret_digest to the SHA-256 of

@@ -1,0 +1,14 @@
+"""Adversarial plugin: sleeps for an hour inside poll."""
+
+import time
+
+from pyhost_sdk import report_errors
+from wit_world import exports
+from wit_world.imports.types import SensorReading
+
+
+class SensorLogic(exports.SensorLogic):
+    @report_errors
+    def poll(self) -> list[SensorReading]:
+        time.sleep(3600)
+        return []
