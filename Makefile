@@ -27,8 +27,13 @@ $(BUILD)/.venv-dir: requirements.txt
 	@mkdir -p $(BUILD)
 	@scripts/setup-venv.sh > $@.tmp && mv $@.tmp $@
 
-binary: $(BUILD)/.wasmtime-dir
-	@cmake -S . -B $(BUILD)/host -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-dir) > /dev/null
+$(BUILD)/.node-dir: web/package.json web/package-lock.json
+	@mkdir -p $(BUILD)
+	@scripts/setup-node.sh > $@.tmp && mv $@.tmp $@
+
+binary: $(BUILD)/.wasmtime-dir $(BUILD)/.node-dir
+	@cmake -S . -B $(BUILD)/host -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-dir) \
+	    -DPYHOST_NODE_MODULES=$$(cat $(BUILD)/.node-dir) > /dev/null
 	@cmake --build $(BUILD)/host -j $(JOBS)
 	@ln -sf host/pyhost $(BUILD)/pyhost
 

@@ -11,8 +11,11 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "hw/hw.h"
+#include "http/server.h"
+#include "mqtt/mqtt.h"
 #include "plugin/reloader.h"
 #include "plugin/scheduler.h"
+#include "store/history.h"
 
 static void usage(FILE *out) {
         fprintf(out,
@@ -27,9 +30,104 @@ static void usage(FILE *out) {
 /* Serialises stdout between the plugin threads. */
 static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Where readings go besides stdout; NULL when not configured. Set before
+ * the scheduler starts and cleared after it stops. */
+static struct history *run_history;
+static struct mqtt_publisher *run_mqtt;
+
+/* Copies the readings into the history's and MQTT's queues: never waits on
+ * I/O. A full queue drops readings; those modules count and log it. */
+static void record_readings(const char *name, int64_t time_ms,
+                            const struct reading_list *readings) {
+        if (run_history != NULL && history_append(run_history, name, time_ms, readings) < 0) {
+                /* dropped and counted */
+        }
+        if (run_mqtt != NULL && mqtt_publish_readings(run_mqtt, name, time_ms, readings) < 0) {
+                /* dropped and counted */
+        }
+}
+
+/* Opens the history and starts MQTT when the config asks for them. */
+static int start_recorders(const struct host_config *config, struct ph_error *error) {
+        const struct history_config *history = &config->history;
+        if (history->path[0] != '\0') {
+                struct history_options options = {
+                        .path = history->path,
+                        .sync = history->is_sync_full ? HISTORY_SYNC_FULL : HISTORY_SYNC_NORMAL,
+                        .batch_rows = history->batch_rows,
+                        .batch_ms = history->batch_ms,
+                        .queue_rows = history->queue_rows,
+                        .max_age_s = history->max_age_days * 86400.0,
+                        .max_rows = history->max_rows};
+                run_history = history_open(&options, error);
+                if (run_history == NULL)
+                        return -1;
+                log_write(LOG_LEVEL_INFO, "history", "recording readings in %s", history->path);
+        }
+        if (config->mqtt.is_enabled) {
+                run_mqtt = mqtt_start(&config->mqtt, error);
+                if (run_mqtt == NULL)
+                        return -1;
+        }
+        return 0;
+}
+
+/* After the last poll: commits the history's open batch, sends what MQTT
+ * still holds. */
+static void stop_recorders(void) {
+        if (run_history != NULL) {
+                struct ph_error error = {0};
+                struct history_stats stats;
+                if (history_flush(run_history, &error) < 0) {
+                        /* logged by the history; counted below */
+                }
+                history_get_stats(run_history, &stats);
+                history_close(run_history);
+                log_write(LOG_LEVEL_INFO, "history",
+                          "closed: %llu readings written, %llu lost in %llu failed writes, "
+                          "%llu dropped with the queue full",
+                          (unsigned long long)stats.written,
+                          (unsigned long long)stats.dropped_failed,
+                          (unsigned long long)stats.write_errors,
+                          (unsigned long long)stats.dropped_full);
+        }
+        mqtt_stop(run_mqtt);
+        run_history = NULL;
+        run_mqtt = NULL;
+}
+
+/* The web server (API, events, dashboard); NULL when disabled or when it
+ * could not start: the plugins run on regardless. Set before the scheduler
+ * starts and cleared after it stops. */
+static struct http_server *run_http;
+
+static void start_http(const struct host_config *config, struct plugin *const *plugins,
+                       size_t count, struct reloader *reloader, struct hw_board *board) {
+        if (!config->http.is_enabled)
+                return;
+        const struct plugin_config *plugin_configs[CONFIG_MAX_PLUGINS] = {0};
+        for (size_t i = 0; i < count; i++)
+                for (size_t j = 0; j < config->plugin_count; j++)
+                        if (strcmp(config->plugins[j].name, plugin_name(plugins[i])) == 0)
+                                plugin_configs[i] = &config->plugins[j];
+        struct http_host host = {.plugins = plugins,
+                                 .plugin_configs = plugin_configs,
+                                 .plugin_count = count,
+                                 .reloader = reloader,
+                                 .board = board,
+                                 .state_dir = config->state_dir,
+                                 .reload_debounce_ms = config->reload_debounce_ms};
+        struct ph_error error = {0};
+        run_http = http_server_start(&config->http, &host, &error);
+        if (run_http == NULL)
+                log_write(LOG_LEVEL_ERROR, "http", "web server not started: %s", error.message);
+}
+
 static void on_poll(struct plugin *plugin, const struct reading_list *readings,
                     const struct plugin_failure *failure, double duration_ms, void *user_data) {
         (void)user_data;
+        /* Copies into the web server's state; never waits for a request. */
+        http_server_note_poll(run_http, plugin, readings, failure, duration_ms);
         const char *name = plugin_name(plugin);
         /* The plugin logs entering quarantine or a restart wait once; a
          * skipped poll says nothing new. */
@@ -47,6 +145,7 @@ static void on_poll(struct plugin *plugin, const struct reading_list *readings,
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         json_int_t time_ms = (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        record_readings(name, (int64_t)time_ms, readings);
         json_t *line =
                 json_pack("{s:s, s:I, s:f, s:o}", "plugin", name, "time_ms", time_ms, "duration_ms",
                           duration_ms, "readings", reading_list_to_json(readings));
@@ -177,6 +276,9 @@ int cmd_run(int argc, char **argv) {
         reloader = reloader_start(plugins, loaded, config.reload_debounce_ms, &error);
         if (reloader == NULL)
                 goto fail;
+        if (start_recorders(&config, &error) < 0)
+                goto fail;
+        start_http(&config, plugins, loaded, reloader, board);
         scheduler = scheduler_start(plugins, intervals, loaded, on_poll, NULL, &error);
         if (scheduler == NULL)
                 goto fail;
@@ -189,6 +291,9 @@ fail:
         log_write(LOG_LEVEL_ERROR, "host", "%s", error.message);
 done:
         scheduler_stop(scheduler);
+        http_server_stop(run_http);
+        run_http = NULL;
+        stop_recorders();
         reloader_stop(reloader);
         for (size_t i = 0; i < loaded; i++)
                 plugin_free(plugins[i]);

@@ -336,8 +336,7 @@ int app_state_get_plugin(struct app_state *state, size_t index, int64_t now_ms,
         view.readings_ms = entry->readings_ms;
         view.last_poll_ms = entry->last_poll_ms;
         view.last_poll_duration_ms = entry->last_poll_duration_ms;
-        copy_text(view.last_poll_failure, sizeof(view.last_poll_failure),
-                  entry->last_poll_failure);
+        copy_text(view.last_poll_failure, sizeof(view.last_poll_failure), entry->last_poll_failure);
         view.poll_count = entry->poll_count;
         view.duration_sum_ms = entry->duration_sum_ms;
         memcpy(view.duration_buckets, entry->duration_buckets, sizeof(view.duration_buckets));

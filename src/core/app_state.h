@@ -33,7 +33,7 @@
 /* Upper bounds (ms) of the poll-duration histogram's buckets; a last
  * bucket (+Inf) follows. */
 #define APP_DURATION_BOUNDS                                                                        \
-        {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
+        { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 }
 #define APP_DURATION_BUCKETS 18 /* the bounds above, then +Inf */
 #define APP_FAILURE_KINDS 8
 
@@ -67,7 +67,7 @@ struct app_plugin_status {
         size_t memory_limit;      /* 0: none */
         char last_error[PH_ERROR_MESSAGE_MAX];
         char last_traceback[APP_TRACEBACK_MAX];
-        int64_t last_error_ms; /* 0: never */
+        int64_t last_error_ms;                       /* 0: never */
         struct app_event history[APP_EVENT_HISTORY]; /* a ring */
         uint64_t history_count;
 };
@@ -99,7 +99,7 @@ struct app_plugin_view {
         uint32_t budget_ms;
         bool has_status;
         struct app_plugin_status status;
-        bool is_reload_pending; /* an operator asked; no lifecycle event since */
+        bool is_reload_pending;   /* an operator asked; no lifecycle event since */
         struct reading *readings; /* the last good poll's, owned by the view */
         size_t reading_count;
         int64_t readings_ms; /* when they were read; 0: never */
@@ -126,8 +126,7 @@ void app_state_free(struct app_state *state);
 size_t app_state_plugin_count(const struct app_state *state);
 
 /* Finds plugin `name`; returns 0 and its index, or -ENOENT. */
-PH_MUST_USE int app_state_find_plugin(struct app_state *state, const char *name,
-                                      size_t *ret_index);
+PH_MUST_USE int app_state_find_plugin(struct app_state *state, const char *name, size_t *ret_index);
 
 /* Records a poll: its statistics, and for a good one its readings (copied)
  * as the latest and in the history. Returns -ENOMEM when the readings
@@ -178,7 +177,6 @@ PH_MUST_USE char *app_state_readings_json(struct app_state *state, size_t *ret_s
  * columnar for charts: [{"plugin", "sensor", "quantity", "unit",
  * "time_ms": [...], "values": [...]}]. The caller frees the text with
  * free(); NULL when out of memory. */
-PH_MUST_USE char *app_state_history_json(struct app_state *state, int64_t now_ms,
-                                         size_t *ret_size);
+PH_MUST_USE char *app_state_history_json(struct app_state *state, int64_t now_ms, size_t *ret_size);
 
 #endif

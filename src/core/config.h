@@ -30,14 +30,72 @@ struct sim_board_config {
         double min_humidity;
         double max_humidity;
         double error_probability; /* 0..1: chance that a read fails */
+        uint32_t read_delay_ms;   /* each read takes this long, like a slow bus */
         uint32_t seed;            /* of the error injection's generator */
         double script_celsius[CONFIG_MAX_SCRIPT];
         size_t script_count;
 };
 
+/* The Linux board (backend = linux, src/hw/hw_linux.c): DHT22s through
+ * the kernel IIO dht11 driver, the two bi-colour status LEDs through
+ * libgpiod or the kernel LED class. */
+#define CONFIG_MAX_DHT22 8
+/* The four LED lines, in this order in led_lines and led_class_names. */
+#define CONFIG_LED_LINES 4
+enum config_led_line {
+        CONFIG_LED_FIRST_RED,
+        CONFIG_LED_FIRST_GREEN,
+        CONFIG_LED_SECOND_RED,
+        CONFIG_LED_SECOND_GREEN,
+};
+
+enum config_led_driver {
+        CONFIG_LED_DRIVER_GPIOD,
+        CONFIG_LED_DRIVER_LEDCLASS,
+        CONFIG_LED_DRIVER_NONE,
+};
+
+struct config_dht22_device {
+        uint8_t pin;         /* the GPIO number a plugin passes to read-dht22 */
+        unsigned iio_device; /* N of <sysfs_root>/bus/iio/devices/iio:deviceN */
+};
+
+struct linux_board_config {
+        char sysfs_root[PATH_MAX]; /* "/sys"; tests point it at a fake tree */
+        struct config_dht22_device dht22[CONFIG_MAX_DHT22];
+        size_t dht22_count;
+        unsigned read_retries;   /* further attempts after EIO or ETIMEDOUT */
+        unsigned retry_delay_ms; /* wait before each further attempt */
+        enum config_led_driver led_driver;
+        char gpio_chip[CONFIG_NAME_MAX]; /* name, path, label or number */
+        unsigned led_lines[CONFIG_LED_LINES];
+        size_t led_line_count;
+        bool is_led_active_low; /* gpiod only: a line driven low lights its LED */
+        char led_class_names[CONFIG_LED_LINES][CONFIG_NAME_MAX];
+        size_t led_class_name_count;
+};
+
 struct board_config {
-        char backend[16]; /* "sim" */
+        char backend[16]; /* "sim" or "linux" */
         struct sim_board_config sim;
+        struct linux_board_config linux_board;
+};
+
+#define CONFIG_MAX_PINS 8
+
+/* What a plugin may do. Nothing is granted unless the config says so
+ * (the CLI's single-plugin commands grant everything: they are for
+ * developing a plugin on one's desk). */
+struct plugin_grants {
+        bool gpio_provider;  /* may import gpio-provider (sensors) */
+        bool led_controller; /* may import led-controller; it then owns the LEDs */
+        bool logging;        /* may import logging */
+        uint8_t dht22_pins[CONFIG_MAX_PINS];
+        size_t dht22_pin_count;
+        bool is_any_pin;                /* every pin (developer mode) */
+        uint32_t dht22_min_interval_ms; /* between two reads of one pin */
+        uint8_t led_safe_state[2];      /* enum hw_led_color of each LED on failure */
+        char data_dir[PATH_MAX];        /* preopened read-only as /data; "" none */
 };
 
 struct plugin_config {
@@ -61,6 +119,7 @@ struct plugin_config {
         /* Planned restart once the instance's linear memory has reached
          * this size (a long-lived instance's memory never shrinks); 0: never. */
         uint32_t restart_above_mib;
+        struct plugin_grants grants;
 };
 
 /* The web server (src/http/): the API, the event stream, the metrics and
@@ -79,6 +138,40 @@ struct http_config {
         size_t max_body_bytes;    /* of a request's body */
 };
 
+/* [history]: every reading appended to SQLite (src/store/history.c). */
+struct history_config {
+        char path[PATH_MAX]; /* the database file; empty: no history */
+        bool is_sync_full;   /* synchronous=FULL instead of NORMAL */
+        unsigned batch_rows; /* commit every this many readings ... */
+        unsigned batch_ms;   /* ... or this long after the first, whichever is first */
+        unsigned queue_rows; /* readings waiting for the writer; more are dropped */
+        double max_age_days; /* older rows are deleted; 0: no age limit */
+        uint64_t max_rows;   /* only the newest rows are kept; 0: no row limit */
+};
+
+/* [mqtt]: publishing readings to a broker (src/mqtt/mqtt.c); off by default. */
+struct mqtt_config {
+        bool is_enabled;
+        char host[256];
+        uint16_t port;
+        char client_id[64];           /* empty: "pyhost-DEVICE" */
+        char device[CONFIG_NAME_MAX]; /* topic segment, HA device; empty: host name */
+        char topic_prefix[128];
+        char discovery_prefix[128]; /* Home Assistant's; empty: no discovery messages */
+        char username[128];         /* empty: none */
+        char password[256];
+        bool has_tls;
+        char tls_ca_file[PATH_MAX];   /* empty: the system's CA certificates */
+        char tls_cert_file[PATH_MAX]; /* a client certificate, with tls_key_file */
+        char tls_key_file[PATH_MAX];
+        bool is_tls_insecure; /* do not check the broker's host name (tests only) */
+        unsigned qos;         /* 0 or 1, of the readings */
+        unsigned keepalive_s;
+        unsigned queue_messages;   /* waiting for the broker; the oldest are dropped */
+        unsigned reconnect_min_ms; /* first wait after a failed connection, doubling ... */
+        unsigned reconnect_max_ms; /* ... up to this */
+};
+
 struct host_config {
         enum log_level log_level;
         char cache_dir[PATH_MAX];      /* compiled-code cache; empty: disabled */
@@ -87,6 +180,8 @@ struct host_config {
         unsigned reload_debounce_ms;   /* a changed file must stay unchanged this long */
         struct board_config board;
         struct http_config http;
+        struct history_config history;
+        struct mqtt_config mqtt;
         struct plugin_config plugins[CONFIG_MAX_PLUGINS];
         size_t plugin_count;
 };

@@ -46,8 +46,9 @@ static int token_directory(const char *state_dir, char *out, size_t size, struct
         else if (home != NULL && home[0] == '/')
                 written = snprintf(out, size, "%s/.local/state/pyhost", home);
         else
-                return ph_error_set(error, -ENOENT,
-                                    "API token: no state_dir, XDG_STATE_HOME or HOME to keep it in");
+                return ph_error_set(
+                        error, -ENOENT,
+                        "API token: no state_dir, XDG_STATE_HOME or HOME to keep it in");
         if (written < 0 || (size_t)written >= size)
                 return ph_error_set(error, -ENAMETOOLONG, "API token: state directory too long");
         return 0;
@@ -95,8 +96,8 @@ static int generate_token_file(struct auth *auth, const char *path, struct ph_er
         close(fd);
         if (!is_written) {
                 unlink(path);
-                return ph_error_set(error, -saved_errno, "%s: cannot write the API token: %s",
-                                    path, strerror(saved_errno));
+                return ph_error_set(error, -saved_errno, "%s: cannot write the API token: %s", path,
+                                    strerror(saved_errno));
         }
         int result = set_token(auth, text, TOKEN_RANDOM_BYTES * 2, path);
         auth->is_generated = result == 0;
@@ -108,8 +109,9 @@ int auth_init(struct auth *auth, const char *configured_token, const char *state
         memset(auth, 0, sizeof(*auth));
         if (configured_token != NULL && configured_token[0] != '\0') {
                 if (set_token(auth, configured_token, strlen(configured_token), "the config") < 0)
-                        return ph_error_set(error, -EINVAL, "[http] token: 16-127 printable "
-                                                            "characters");
+                        return ph_error_set(error, -EINVAL,
+                                            "[http] token: 16-127 printable "
+                                            "characters");
                 return 0;
         }
         const char *environment = getenv(AUTH_ENVIRONMENT_VARIABLE);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char json_type[] = "application/json";
+static const char json_content_type[] = "application/json";
 static const char out_of_memory[] = "{\"error\":{\"status\":500,\"message\":\"out of memory\"}}";
 
 void http_reply_clear(struct http_reply *reply) {
@@ -28,10 +28,11 @@ void http_reply_static(struct http_reply *reply, unsigned status, const char *co
         reply->is_static = true;
 }
 
-int http_reply_take(struct http_reply *reply, unsigned status, const char *content_type,
-                    char *body, size_t size) {
+int http_reply_take(struct http_reply *reply, unsigned status, const char *content_type, char *body,
+                    size_t size) {
         if (body == NULL) {
-                http_reply_static(reply, 500, json_type, out_of_memory, strlen(out_of_memory));
+                http_reply_static(reply, 500, json_content_type, out_of_memory,
+                                  strlen(out_of_memory));
                 return -ENOMEM;
         }
         http_reply_clear(reply);
@@ -45,7 +46,8 @@ int http_reply_take(struct http_reply *reply, unsigned status, const char *conte
 int http_reply_json(struct http_reply *reply, unsigned status, json_t *json) {
         char *text = json != NULL ? json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
         json_decref(json);
-        return http_reply_take(reply, status, json_type, text, text != NULL ? strlen(text) : 0);
+        return http_reply_take(reply, status, json_content_type, text,
+                               text != NULL ? strlen(text) : 0);
 }
 
 int http_reply_error(struct http_reply *reply, unsigned status, const char *format, ...) {
@@ -59,9 +61,26 @@ int http_reply_error(struct http_reply *reply, unsigned status, const char *form
         for (char *c = message; *c != '\0'; c++)
                 if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
                         *c = '?';
-        json_t *json = json_pack("{s:{s:i, s:s}}", "error", "status", (int)status, "message",
-                                 message);
+        json_t *json =
+                json_pack("{s:{s:i, s:s}}", "error", "status", (int)status, "message", message);
         int result = http_reply_json(reply, status, json);
         (void)result; /* an out-of-memory reply is set either way */
         return status >= 400 ? -(int)status : 0;
+}
+
+json_t *http_json_text(const char *text) {
+        if (text == NULL)
+                text = "";
+        json_t *json = json_string(text);
+        if (json != NULL)
+                return json;
+        size_t length = strlen(text);
+        char *copy = malloc(length + 1);
+        if (copy == NULL)
+                return NULL;
+        for (size_t i = 0; i <= length; i++)
+                copy[i] = (unsigned char)text[i] < 0x80 ? text[i] : '?';
+        json = json_string(copy);
+        free(copy);
+        return json;
 }

@@ -38,8 +38,13 @@ void http_reply_static(struct http_reply *reply, unsigned status, const char *co
                        const void *body, size_t size);
 
 /* Takes ownership of `body` (malloc'd; NULL means out of memory). */
-PH_MUST_USE int http_reply_take(struct http_reply *reply, unsigned status,
-                                const char *content_type, char *body, size_t size);
+PH_MUST_USE int http_reply_take(struct http_reply *reply, unsigned status, const char *content_type,
+                                char *body, size_t size);
+
+/* A JSON string of `text` (NULL: ""); bytes that would not make valid
+ * UTF-8 (a message cut mid-character, say) become '?'. NULL when out of
+ * memory. */
+json_t *http_json_text(const char *text);
 
 /* Frees the body; the reply can be reused. */
 void http_reply_clear(struct http_reply *reply);

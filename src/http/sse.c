@@ -18,10 +18,10 @@ struct event {
 struct stream {
         struct sse *sse;
         struct MHD_Connection *connection;
-        uint64_t next_id;   /* the next event to send */
-        size_t offset;      /* bytes of that event already sent */
-        bool is_suspended;  /* waiting in MHD_suspend_connection */
-        bool wants_hello;   /* the retry hint, first */
+        uint64_t next_id;  /* the next event to send */
+        size_t offset;     /* bytes of that event already sent */
+        bool is_suspended; /* waiting in MHD_suspend_connection */
+        bool wants_hello;  /* the retry hint, first */
         bool wants_keepalive;
         struct stream *next;
 };
@@ -31,8 +31,8 @@ struct sse {
         pthread_cond_t wake;  /* the keep-alive thread's */
         pthread_t keepalive_thread;
         bool has_thread;
-        bool is_stopping;    /* sse_free: the keep-alive thread ends */
-        bool is_shut_down;   /* sse_shutdown: streams end, no new ones */
+        bool is_stopping;  /* sse_free: the keep-alive thread ends */
+        bool is_shut_down; /* sse_shutdown: streams end, no new ones */
         struct event ring[SSE_RING_EVENTS];
         uint64_t next_id; /* ids start at 1 */
         struct stream *streams;

@@ -1,8 +1,9 @@
 /* hw.h - the board as a table of operations.
  *
- * A backend (hw_sim.c today; kernel IIO and libgpiod later) fills a struct
- * hw_board_ops; the rest of the host only calls the hw_* functions below and
- * never knows which backend runs. Every backend is thread-safe: plugins poll
+ * A backend (hw_sim.c, the default; hw_linux.c: the kernel's IIO dht11
+ * driver plus libgpiod or LED-class LEDs) fills a struct hw_board_ops; the
+ * rest of the host only calls the hw_* functions below and never knows
+ * which backend runs. Every backend is thread-safe: plugins poll
  * from their own threads. */
 #ifndef PH_HW_H
 #define PH_HW_H

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/log.h"
 
@@ -52,6 +53,15 @@ static enum hw_sensor_status sim_read_dht22(struct hw_board *board, uint8_t pin,
         uint64_t index = sim->read_count++;
         double draw = next_uniform(&sim->random_state);
         pthread_mutex_unlock(&sim->lock);
+        if (sim->config.read_delay_ms > 0) {
+                /* A slow sensor: the reading plugin's thread blocks, without
+                 * the board's lock, so other plugins are not held up. */
+                struct timespec delay = {.tv_sec = sim->config.read_delay_ms / 1000,
+                                         .tv_nsec = (long)(sim->config.read_delay_ms % 1000) *
+                                                    1000000L};
+                while (nanosleep(&delay, &delay) != 0 && errno == EINTR)
+                        ;
+        }
 
         if (draw < sim->config.error_probability)
                 return (index % 2 == 0) ? HW_SENSOR_TIMEOUT : HW_SENSOR_CHECKSUM;

@@ -31,3 +31,9 @@ wasmtime_error_t *abi_define_interface(wasmtime_component_linker_t *linker,
         wasmtime_component_linker_instance_delete(interface);
         return wasm_error;
 }
+
+void sandbox_state_init(struct sandbox_state *sandbox, const struct plugin_grants *grants) {
+        memset(sandbox, 0, sizeof(*sandbox));
+        sandbox->grants = grants;
+        log_budget_init(&sandbox->log_budget, PLUGIN_LOG_LINES_PER_S, PLUGIN_LOG_BURST);
+}

@@ -1,9 +1,38 @@
 /* abi_gpio.c - the `gpio-provider` interface: sensor reads for plugins.
  *
  * Runs on the calling plugin's thread; the board backend is thread-safe. A
- * failed read is returned to the plugin as a `sensor-error` value, never as
- * a trap. */
+ * failed read, and a read outside the plugin's grants (a pin it was not
+ * given, or sooner than its minimum interval), is returned to the plugin as
+ * a `sensor-error` value, never as a trap; refusals are counted. */
+#include <time.h>
+
 #include "plugin/abi.h"
+
+enum grant_check { GRANT_OK, GRANT_NOT_PERMITTED, GRANT_RATE_LIMITED };
+
+static double seconds_between(const struct timespec *from, const struct timespec *to) {
+        return (double)(to->tv_sec - from->tv_sec) + (double)(to->tv_nsec - from->tv_nsec) / 1e9;
+}
+
+/* Is this plugin allowed to read `pin` now? Records the read if so. */
+static enum grant_check check_read(struct sandbox_state *sandbox, uint8_t pin) {
+        const struct plugin_grants *grants = sandbox->grants;
+        if (grants->is_any_pin)
+                return GRANT_OK;
+        for (size_t i = 0; i < grants->dht22_pin_count; i++) {
+                if (grants->dht22_pins[i] != pin)
+                        continue;
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if (sandbox->has_read[i] && seconds_between(&sandbox->last_read[i], &now) * 1000.0 <
+                                                    (double)grants->dht22_min_interval_ms)
+                        return GRANT_RATE_LIMITED;
+                sandbox->last_read[i] = now;
+                sandbox->has_read[i] = true;
+                return GRANT_OK;
+        }
+        return GRANT_NOT_PERMITTED;
+}
 
 static const char *sensor_error_name(enum hw_sensor_status status) {
         switch (status) {
@@ -36,9 +65,19 @@ static wasmtime_error_t *read_dht22(void *data, wasmtime_context_t *context,
                 return wasmtime_error_new("read-dht22: called with the wrong signature");
         struct abi_context *abi = abi_context_of(context);
         struct hw_dht22_reading reading;
-        enum hw_sensor_status status = hw_read_dht22(abi->board, args[0].of.u8, &reading);
-
         wasmtime_component_val_t payload;
+        enum grant_check grant = check_read(abi->sandbox, args[0].of.u8);
+        enum hw_sensor_status status = HW_SENSOR_OK;
+        if (grant != GRANT_OK) {
+                abi->sandbox->denied_calls++;
+                abi_set_enum(&payload,
+                             grant == GRANT_NOT_PERMITTED ? "not-permitted" : "rate-limited");
+                results[0].kind = WASMTIME_COMPONENT_RESULT;
+                results[0].of.result.is_ok = false;
+                results[0].of.result.val = wasmtime_component_val_new(&payload);
+                return NULL;
+        }
+        status = hw_read_dht22(abi->board, args[0].of.u8, &reading);
         if (status == HW_SENSOR_OK) {
                 payload.kind = WASMTIME_COMPONENT_RECORD;
                 wasmtime_component_valrecord_new_uninit(&payload.of.record, 2);

@@ -22,6 +22,12 @@ static wasmtime_error_t *set_two(void *data, wasmtime_context_t *context,
         struct abi_context *abi = abi_context_of(context);
         if (abi->is_trial)
                 return NULL; /* held back: a trial touches nothing */
+        if (!abi->sandbox->grants->led_controller) {
+                /* Not its LEDs: `set-two` returns nothing, so the refusal can
+                 * only be counted (load-time checks normally stop this). */
+                abi->sandbox->denied_calls++;
+                return NULL;
+        }
         /* A failing LED driver is the board's fault, not the plugin's: log it
          * and let the plugin go on. */
         int result = hw_set_leds(abi->board, (enum hw_led_color)first, (enum hw_led_color)second);

@@ -2,24 +2,29 @@
 
 #include <string.h>
 
-void guest_output_init(struct guest_output *output, const char *tag, enum log_level level) {
+void guest_output_init(struct guest_output *output, const char *tag, enum log_level level,
+                       struct log_budget *budget) {
         output->tag = tag;
         output->level = level;
+        output->budget = budget;
+        output->used = 0;
+}
+
+static void emit(struct guest_output *output) {
+        if (output->budget == NULL || log_budget_take(output->budget, output->tag))
+                log_write_text(output->level, output->tag, output->line, output->used);
         output->used = 0;
 }
 
 void guest_output_flush(struct guest_output *output) {
         if (output->used > 0)
-                log_write_text(output->level, output->tag, output->line, output->used);
-        output->used = 0;
+                emit(output);
 }
 
 void guest_output_write(struct guest_output *output, const char *bytes, size_t size) {
         for (size_t i = 0; i < size; i++) {
                 if (bytes[i] == '\n') {
-                        /* An empty line is logged too: it may separate things. */
-                        log_write_text(output->level, output->tag, output->line, output->used);
-                        output->used = 0;
+                        emit(output);
                         continue;
                 }
                 if (output->used == sizeof(output->line))

@@ -10,17 +10,21 @@
 #include <stddef.h>
 
 #include "core/log.h"
+#include "core/log_budget.h"
 
 #define GUEST_OUTPUT_LINE_MAX 1024
 
 struct guest_output {
         const char *tag; /* borrowed: the plugin's name */
         enum log_level level;
+        struct log_budget *budget; /* borrowed; NULL: unlimited */
         size_t used;
         char line[GUEST_OUTPUT_LINE_MAX];
 };
 
-void guest_output_init(struct guest_output *output, const char *tag, enum log_level level);
+/* `budget` (borrowed, may be NULL) limits how many lines get logged. */
+void guest_output_init(struct guest_output *output, const char *tag, enum log_level level,
+                       struct log_budget *budget);
 
 /* Takes `size` bytes of output; logs every completed line. */
 void guest_output_write(struct guest_output *output, const char *bytes, size_t size);

@@ -39,13 +39,24 @@ static uint64_t ticks_for(uint32_t milliseconds) {
 }
 
 /* A WASI context that grants nothing: no directories, environment,
- * arguments or stdin. Output goes to the host log. */
-static wasi_config_t *new_wasi_config(struct plugin_instance *instance) {
+ * arguments or stdin, and (Wasmtime's default) no sockets or name lookups.
+ * Output goes to the host log. The one grant a config can add is a
+ * read-only data directory, seen by the plugin as /data. */
+static wasi_config_t *new_wasi_config(struct plugin_instance *instance,
+                                      const struct plugin_grants *grants, struct ph_error *error) {
         wasi_config_t *wasi = wasi_config_new();
-        if (wasi == NULL)
+        if (wasi == NULL) {
+                ph_error_set(error, -ENOMEM, "out of memory");
                 return NULL;
+        }
         wasi_config_set_stdout_custom(wasi, write_guest_output, &instance->stdout_lines, NULL);
         wasi_config_set_stderr_custom(wasi, write_guest_output, &instance->stderr_lines, NULL);
+        if (grants->data_dir[0] != '\0' &&
+            !wasi_config_preopen_dir(wasi, grants->data_dir, "/data", false)) {
+                ph_error_set(error, -ENOENT, "data_dir %s cannot be opened", grants->data_dir);
+                wasi_config_delete(wasi);
+                return NULL;
+        }
         return wasi;
 }
 
@@ -72,7 +83,9 @@ static bool find_function(struct plugin_instance *instance, const char *interfac
 struct plugin_instance *instance_new(struct plugin_engine *engine,
                                      const wasmtime_component_t *component, const char *name,
                                      struct hw_board *board, const struct instance_limits *limits,
-                                     bool is_trial, struct ph_error *error) {
+                                     struct sandbox_state *sandbox,
+                                     const struct plugin_grants *grants, bool is_trial,
+                                     struct ph_error *error) {
         struct plugin_instance *instance = calloc(1, sizeof(*instance));
         if (instance == NULL) {
                 ph_error_set(error, -ENOMEM, "%s: out of memory", name);
@@ -83,8 +96,13 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
         instance->abi.budget_ms = limits->budget_ms;
         instance->memory.limit = limits->memory_bytes;
         instance->abi.is_trial = is_trial;
-        guest_output_init(&instance->stdout_lines, name, LOG_LEVEL_INFO);
-        guest_output_init(&instance->stderr_lines, name, LOG_LEVEL_WARNING);
+        if (sandbox == NULL) {
+                sandbox_state_init(&instance->own_sandbox, grants);
+                sandbox = &instance->own_sandbox;
+        }
+        instance->abi.sandbox = sandbox;
+        guest_output_init(&instance->stdout_lines, name, LOG_LEVEL_INFO, &sandbox->log_budget);
+        guest_output_init(&instance->stderr_lines, name, LOG_LEVEL_WARNING, &sandbox->log_budget);
 
         instance->store = wasmtime_store_new(engine->engine, &instance->abi, NULL);
         if (instance->store == NULL) {
@@ -99,10 +117,10 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
         wasmtime_store_limiter(instance->store, -1, 1000000, 100, 100, 16);
         wasmtime_store_epoch_deadline_callback(instance->store, on_epoch_deadline, &instance->abi,
                                                NULL);
-        wasi_config_t *wasi = new_wasi_config(instance);
-        wasmtime_error_t *wasm_error =
-                wasi != NULL ? wasmtime_context_set_wasi(context, wasi) /* takes `wasi` */
-                             : wasmtime_error_new("out of memory");
+        wasi_config_t *wasi = new_wasi_config(instance, grants, error);
+        if (wasi == NULL)
+                goto fail;
+        wasmtime_error_t *wasm_error = wasmtime_context_set_wasi(context, wasi); /* takes `wasi` */
         if (wasm_error != NULL) {
                 wasm_error_take(wasm_error, -EINVAL, error, name);
                 goto fail;

@@ -21,8 +21,9 @@ struct plugin_instance {
         wasmtime_component_func_t save_state;
         wasmtime_component_func_t restore_state;
         bool has_lifecycle;
-        uint64_t polls;             /* served by this instance */
-        struct memory_meter memory; /* all of its linear memories */
+        uint64_t polls;                   /* served by this instance */
+        struct memory_meter memory;       /* all of its linear memories */
+        struct sandbox_state own_sandbox; /* used when none is shared (a trial) */
 };
 
 /* Limits of one instance. */
@@ -32,14 +33,16 @@ struct instance_limits {
 };
 
 /* Instantiates `component`. With `is_trial`, actuator calls (LEDs) are
- * accepted but not carried out, so a trial poll touches nothing. Borrows
- * `engine`, `component`, `board` and `name`, which must outlive the
- * instance. The caller frees it with instance_free. */
-PH_MUST_USE struct plugin_instance *instance_new(struct plugin_engine *engine,
-                                                 const wasmtime_component_t *component,
-                                                 const char *name, struct hw_board *board,
-                                                 const struct instance_limits *limits,
-                                                 bool is_trial, struct ph_error *error);
+ * accepted but not carried out, so a trial poll touches nothing. Calls are
+ * checked against `grants` and accounted in `sandbox` (NULL: a fresh
+ * account of the instance's own). Borrows `engine`, `component`, `board`,
+ * `name`, `sandbox` and `grants`, which must outlive the instance. The
+ * caller frees it with instance_free. */
+PH_MUST_USE struct plugin_instance *
+instance_new(struct plugin_engine *engine, const wasmtime_component_t *component, const char *name,
+             struct hw_board *board, const struct instance_limits *limits,
+             struct sandbox_state *sandbox, const struct plugin_grants *grants, bool is_trial,
+             struct ph_error *error);
 
 /* Accepts NULL. */
 void instance_free(struct plugin_instance *instance);

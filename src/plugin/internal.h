@@ -13,7 +13,9 @@
 #include <wasmtime.h>
 
 #include "core/digest.h"
+#include "core/config.h"
 #include "core/error.h"
+#include "core/log_budget.h"
 #include "hw/hw.h"
 #include "plugin/plugin.h"
 
@@ -48,6 +50,23 @@ struct plugin_engine {
         char cache_dir[PATH_MAX]; /* compiled components; "" when disabled */
 };
 
+/* What a plugin's calls have used of its grants: one per plugin, shared by
+ * its successive live instances (a trial instance has its own). Touched
+ * only by the thread calling into the plugin, under the plugin's lock. */
+struct sandbox_state {
+        const struct plugin_grants *grants;         /* borrowed from the plugin's config */
+        struct timespec last_read[CONFIG_MAX_PINS]; /* per granted pin */
+        bool has_read[CONFIG_MAX_PINS];
+        uint64_t denied_calls; /* calls outside the grants, refused */
+        struct log_budget log_budget;
+};
+
+/* Log lines a plugin may write: a steady 50 a second, bursts of 200. */
+#define PLUGIN_LOG_LINES_PER_S 50.0
+#define PLUGIN_LOG_BURST 200.0
+
+void sandbox_state_init(struct sandbox_state *sandbox, const struct plugin_grants *grants);
+
 /* What host callbacks know about the plugin that called them: the data of
  * every store. Owned by the struct plugin; outlives its stores. Only the
  * thread that is calling into the store touches it. */
@@ -64,6 +83,7 @@ struct abi_context {
         bool is_trial;
         /* Set when the guest tried to block in wasi:io/poll. */
         bool is_blocking_refused;
+        struct sandbox_state *sandbox; /* grants and their use */
 };
 
 /* Turns `wasm_error` into a ph_error prefixed with `context`, and frees it.
@@ -102,7 +122,9 @@ PH_MUST_USE int component_cache_get(struct plugin_engine *engine, const uint8_t 
 /* Checks that `component` fits the sensor-plugin world: every import is one
  * the host provides, and `sensor-logic.poll` is exported with the right
  * shape. The message names the offending import or export. */
+/* An import of one of the host's interfaces also needs its grant in
+ * `grants` (NULL: everything is granted). */
 PH_MUST_USE int world_check(struct plugin_engine *engine, const wasmtime_component_t *component,
-                            struct ph_error *error);
+                            const struct plugin_grants *grants, struct ph_error *error);
 
 #endif

@@ -15,9 +15,9 @@ static _Thread_local struct memory_meter *current_meter;
 
 struct tracked_memory {
         uint8_t *base;
-        size_t size;        /* committed, readable and writable */
-        size_t reservation; /* the most it can grow to without moving */
-        size_t mapping;     /* reservation plus guard pages */
+        size_t size;                /* committed, readable and writable */
+        size_t reservation;         /* the most it can grow to without moving */
+        size_t mapping;             /* reservation plus guard pages */
         struct memory_meter *meter; /* NULL for memories made outside an instance */
 };
 
@@ -49,7 +49,8 @@ static wasmtime_error_t *grow_memory(void *env, size_t new_size) {
         if (new_size > memory->reservation)
                 return wasmtime_error_new("linear memory cannot grow past its reservation");
         struct memory_meter *meter = memory->meter;
-        if (meter != NULL && meter->limit > 0 && atomic_load(&meter->bytes) + delta > meter->limit) {
+        if (meter != NULL && meter->limit > 0 &&
+            atomic_load(&meter->bytes) + delta > meter->limit) {
                 atomic_store(&meter->is_limit_hit, true);
                 return wasmtime_error_new("plugin memory limit reached");
         }
@@ -76,7 +77,7 @@ static wasmtime_error_t *new_memory(void *env, const wasm_memorytype_t *type, si
         struct tracked_memory *memory = calloc(1, sizeof(*memory));
         if (memory == NULL)
                 return wasmtime_error_new("out of memory");
-        memory->reservation = reserved_size > 0 ? reserved_size
+        memory->reservation = reserved_size > 0               ? reserved_size
                               : maximum < DEFAULT_RESERVATION ? maximum
                                                               : DEFAULT_RESERVATION;
         if (memory->reservation < minimum)

@@ -77,6 +77,7 @@ struct plugin {
         struct digest rejected_digest; /* a version that failed to load or on trial */
         bool has_rejected;
         struct plugin_status status;
+        struct sandbox_state sandbox;
 };
 
 const char *plugin_failure_kind_name(enum plugin_failure_kind kind) {
@@ -160,6 +161,7 @@ static void record_failure(struct plugin *plugin, const struct plugin_failure *f
 /* --- loading versions and instances ------------------------------------ */
 
 static struct plugin_version *load_version(struct plugin_engine *engine, const char *path,
+                                           const struct plugin_grants *grants,
                                            struct ph_error *error) {
         struct plugin_version *version = calloc(1, sizeof(*version));
         if (version == NULL) {
@@ -171,7 +173,7 @@ static struct plugin_version *load_version(struct plugin_engine *engine, const c
         if (file_get_identity(path, &version->identity, error) < 0 ||
             engine_load_component(engine, path, &version->component, &version->digest, error) < 0)
                 goto fail;
-        if (world_check(engine, version->component, error) < 0) {
+        if (world_check(engine, version->component, grants, error) < 0) {
                 ph_error_prefix(error, "%s", path);
                 goto fail;
         }
@@ -200,9 +202,11 @@ static struct plugin_instance *start_instance(struct plugin *plugin,
                 .budget_ms = plugin->config.budget_ms,
                 .memory_bytes = (size_t)plugin->config.memory_limit_mib << 20,
         };
-        struct plugin_instance *instance =
-                instance_new(plugin->engine, version->component, plugin->config.name, plugin->board,
-                             &limits, is_trial, &error);
+        /* A trial instance keeps its own account of grants used, so that it
+         * never races the live instance's. */
+        struct plugin_instance *instance = instance_new(
+                plugin->engine, version->component, plugin->config.name, plugin->board, &limits,
+                is_trial ? NULL : &plugin->sandbox, &plugin->config.grants, is_trial, &error);
         if (instance == NULL) {
                 set_instance_failure(failure, &error);
                 return NULL;
@@ -270,6 +274,20 @@ static void write_state_file(struct plugin *plugin, bool is_forced) {
         pthread_mutex_unlock(&plugin->state_file_lock);
 }
 
+/* The LEDs have one owner; when it fails or goes away they are driven to
+ * its declared safe state rather than left showing whatever it last set. */
+static void drive_outputs_safe(struct plugin *plugin, const char *why) {
+        if (!plugin->config.grants.led_controller)
+                return;
+        enum hw_led_color first = (enum hw_led_color)plugin->config.grants.led_safe_state[0];
+        enum hw_led_color second = (enum hw_led_color)plugin->config.grants.led_safe_state[1];
+        int result = hw_set_leds(plugin->board, first, second);
+        log_write(result < 0 ? LOG_LEVEL_ERROR : LOG_LEVEL_WARNING, plugin->config.name,
+                  "LEDs %s safe state %s/%s: their owner %s",
+                  result < 0 ? "NOT driven to" : "driven to", hw_led_color_name(first),
+                  hw_led_color_name(second), why);
+}
+
 /* --- creating and freeing ---------------------------------------------- */
 
 struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_config *config,
@@ -293,7 +311,8 @@ struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_conf
                 plugin->state_write_interval_s = options->state_write_interval_s;
         }
 
-        plugin->version = load_version(engine, config->path, error);
+        sandbox_state_init(&plugin->sandbox, &plugin->config.grants);
+        plugin->version = load_version(engine, config->path, &plugin->config.grants, error);
         if (plugin->version == NULL)
                 goto fail;
         plugin->seen_identity = plugin->version->identity;
@@ -316,6 +335,8 @@ fail:
 void plugin_free(struct plugin *plugin) {
         if (plugin == NULL)
                 return;
+        if (plugin->version != NULL)
+                drive_outputs_safe(plugin, "is unloaded");
         write_state_file(plugin, true);
         instance_free(plugin->live);
         version_free(plugin->version);
@@ -335,8 +356,7 @@ void plugin_set_change_listener(struct plugin *plugin, plugin_change_listener li
         pthread_mutex_unlock(&plugin->lock);
 }
 
-void plugin_set_event_listener(struct plugin *plugin, plugin_event_listener listener,
-                               void *data) {
+void plugin_set_event_listener(struct plugin *plugin, plugin_event_listener listener, void *data) {
         pthread_mutex_lock(&plugin->lock);
         plugin->event_listener = listener;
         plugin->event_listener_data = data;
@@ -381,6 +401,7 @@ static void set_failure(struct plugin_failure *failure, enum plugin_failure_kind
 /* Counts a crash; schedules the restart or quarantines. With `lock`. */
 static void after_crash(struct plugin *plugin, const struct plugin_failure *failure) {
         plugin->consecutive_failures++;
+        drive_outputs_safe(plugin, plugin_failure_kind_name(failure->kind));
         if (plugin->consecutive_failures >= plugin->config.max_failures) {
                 plugin->state = PLUGIN_STATE_QUARANTINED;
                 char message[PH_ERROR_MESSAGE_MAX];
@@ -600,8 +621,8 @@ static int try_version(struct plugin *plugin, const struct plugin_version *versi
 
 int plugin_reload(struct plugin *plugin, struct ph_error *error) {
         struct ph_error load_error = {0};
-        struct plugin_version *version =
-                load_version(plugin->engine, plugin->config.path, &load_error);
+        struct plugin_version *version = load_version(plugin->engine, plugin->config.path,
+                                                      &plugin->config.grants, &load_error);
         if (version == NULL) {
                 /* A file that does not load may still be half-written: the
                  * next change tries again. */
@@ -716,5 +737,7 @@ void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status) 
                 ret_status->memory_high_water = atomic_load(&plugin->live->memory.high_water);
         }
         ret_status->memory_limit = (size_t)plugin->config.memory_limit_mib << 20;
+        ret_status->denied_calls = plugin->sandbox.denied_calls;
+        ret_status->dropped_log_lines = plugin->sandbox.log_budget.dropped_total;
         pthread_mutex_unlock(&plugin->lock);
 }

@@ -12,15 +12,26 @@
 /* Functions the host defines in each of its interfaces. */
 struct provided_interface {
         const char *name;
+        const char *grant; /* the word in a plugin's `grants`; NULL: always allowed */
         const char *functions[4];
 };
 
 static const struct provided_interface provided[] = {
-        {WIT_TYPES, {NULL}},
-        {WIT_GPIO_PROVIDER, {"read-dht22", NULL}},
-        {WIT_LED_CONTROLLER, {"set-two", NULL}},
-        {WIT_LOGGING, {"log", NULL}},
+        {WIT_TYPES, NULL, {NULL}},
+        {WIT_GPIO_PROVIDER, "gpio-provider", {"read-dht22", NULL}},
+        {WIT_LED_CONTROLLER, "led-controller", {"set-two", NULL}},
+        {WIT_LOGGING, "logging", {"log", NULL}},
 };
+
+static bool is_granted(const struct plugin_grants *grants, const char *grant) {
+        if (grants == NULL || grant == NULL)
+                return true;
+        if (strcmp(grant, "gpio-provider") == 0)
+                return grants->gpio_provider;
+        if (strcmp(grant, "led-controller") == 0)
+                return grants->led_controller;
+        return strcmp(grant, "logging") == 0 && grants->logging;
+}
 
 static bool has_prefix(const char *name, size_t length, const char *prefix) {
         size_t prefix_length = strlen(prefix);
@@ -73,7 +84,7 @@ static int check_import_functions(struct plugin_engine *engine,
 }
 
 static int check_imports(struct plugin_engine *engine, const wasmtime_component_type_t *type,
-                         struct ph_error *error) {
+                         const struct plugin_grants *grants, struct ph_error *error) {
         size_t count = wasmtime_component_type_import_count(type, engine->engine);
         for (size_t i = 0; i < count; i++) {
                 const char *name = NULL;
@@ -84,7 +95,12 @@ static int check_imports(struct plugin_engine *engine, const wasmtime_component_
                         continue;
                 int result = 0;
                 const struct provided_interface *interface = find_provided(name, length);
-                if (interface != NULL)
+                if (interface != NULL && !is_granted(grants, interface->grant))
+                        result = ph_error_set(error, -EACCES,
+                                              "imports '%s', but its config does not grant "
+                                              "'%s' (add it to the plugin's `grants`)",
+                                              interface->name, interface->grant);
+                else if (interface != NULL)
                         result = check_import_functions(engine, interface, &item, error);
                 else if (!has_prefix(name, length, "wasi:"))
                         /* WASI p2 is linked (and grants nothing); any other
@@ -173,9 +189,9 @@ static int check_lifecycle_export(struct plugin_engine *engine,
 }
 
 int world_check(struct plugin_engine *engine, const wasmtime_component_t *component,
-                struct ph_error *error) {
+                const struct plugin_grants *grants, struct ph_error *error) {
         wasmtime_component_type_t *type = wasmtime_component_type(component);
-        int result = check_imports(engine, type, error);
+        int result = check_imports(engine, type, grants, error);
         if (result == 0)
                 result = check_poll_export(engine, type, error);
         if (result == 0)
@@ -217,7 +233,7 @@ int plugin_inspect_file(struct plugin_engine *engine, const char *path,
         list_names(engine, type, true, ret_interfaces->imports, &ret_interfaces->import_count);
         list_names(engine, type, false, ret_interfaces->exports, &ret_interfaces->export_count);
         wasmtime_component_type_delete(type);
-        result = world_check(engine, component, error);
+        result = world_check(engine, component, NULL, error);
         if (result < 0)
                 ph_error_prefix(error, "%s", path);
         wasmtime_component_delete(component);

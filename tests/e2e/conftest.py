@@ -25,6 +25,12 @@ TEST_PLUGINS = BUILD / "test-plugins"
 CACHE_DIR = BUILD / "test-cache"
 
 
+# The grants of a plugin section: one that only reads sensors and logs, and
+# one that also owns the LEDs. No rate limit, so tests can poll quickly.
+READER = "grants = gpio-provider, logging\ndht22_pins = 4\ndht22_min_interval_ms = 0\n"
+OWNER = "grants = gpio-provider, led-controller, logging\ndht22_pins = 4\ndht22_min_interval_ms = 0\n"
+
+
 def plugin(name: str) -> pathlib.Path:
     path = PLUGINS / f"{name}.wasm"
     return path if path.exists() else TEST_PLUGINS / f"{name}.wasm"

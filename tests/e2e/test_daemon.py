@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from conftest import CACHE_DIR, PYHOST, plugin, run_pyhost, write_config
+from conftest import CACHE_DIR, OWNER, PYHOST, READER, plugin, run_pyhost, write_config
 
 
 def start(config, *extra):
@@ -38,7 +38,7 @@ def stop(process, timeout=10):
 
 
 def test_daemon_polls_on_schedule_and_stops_on_sigterm(config_dir):
-    config = write_config(config_dir, f"[plugin greenhouse]\nfile = {plugin('sensor-logic')}\n"
+    config = write_config(config_dir, f"[plugin greenhouse]\nfile = {plugin('sensor-logic')}\n{OWNER}"
                                       "interval_s = 0.2\n")
     process = start(config)
     lines = read_lines(process, 5)
@@ -56,7 +56,7 @@ def test_daemon_polls_on_schedule_and_stops_on_sigterm(config_dir):
 
 
 def test_interval_flag_overrides_the_config(config_dir):
-    config = write_config(config_dir, f"[plugin slow]\nfile = {plugin('counter')}\n"
+    config = write_config(config_dir, f"[plugin slow]\nfile = {plugin('counter')}\n{READER}"
                                       "interval_s = 3600\n")
     process = start(config, "--interval", "0.1")
     lines = read_lines(process, 3, timeout=30)
@@ -66,9 +66,9 @@ def test_interval_flag_overrides_the_config(config_dir):
 
 def test_a_stuck_plugin_does_not_delay_another(config_dir):
     config = write_config(config_dir,
-                          f"[plugin stuck]\nfile = {plugin('spin')}\ninterval_s = 0.05\n"
+                          f"[plugin stuck]\nfile = {plugin('spin')}\n{READER}interval_s = 0.05\n"
                           "budget_ms = 1000\n"
-                          f"[plugin counter]\nfile = {plugin('counter')}\ninterval_s = 0.1\n")
+                          f"[plugin counter]\nfile = {plugin('counter')}\n{READER}interval_s = 0.1\n")
     process = start(config)
     lines = read_lines(process, 10, timeout=30)
     returncode, stderr = stop(process)
@@ -83,8 +83,8 @@ def test_a_stuck_plugin_does_not_delay_another(config_dir):
 def test_a_bad_plugin_is_reported_and_the_others_run(config_dir, tmp_path):
     garbage = tmp_path / "garbage.wasm"
     garbage.write_bytes(b"not wasm at all")
-    config = write_config(config_dir, f"[plugin broken]\nfile = {garbage}\n"
-                                      f"[plugin counter]\nfile = {plugin('counter')}\n"
+    config = write_config(config_dir, f"[plugin broken]\nfile = {garbage}\n{READER}"
+                                      f"[plugin counter]\nfile = {plugin('counter')}\n{READER}"
                                       "interval_s = 0.1\n")
     process = start(config)
     lines = read_lines(process, 2)
@@ -102,7 +102,7 @@ def test_a_bad_config_is_refused_with_the_field_named(config_dir):
 
 
 def test_trapping_plugin_keeps_being_polled_by_the_daemon(config_dir):
-    config = write_config(config_dir, f"[plugin traps]\nfile = {plugin('traps')}\n"
+    config = write_config(config_dir, f"[plugin traps]\nfile = {plugin('traps')}\n{READER}"
                                       "interval_s = 0.05\n")
     process = start(config)
     lines = read_lines(process, 3)

@@ -35,7 +35,8 @@ def setup(tmp_path, name, start_version, **settings):
     watched = tmp_path / "plugins" / f"{name}.wasm"
     watched.parent.mkdir(exist_ok=True)
     shutil.copyfile(plugin(start_version), watched)
-    options = {"interval_s": 0.1, "probation_polls": 2, "restart_backoff_ms": 10}
+    options = {"interval_s": 0.1, "probation_polls": 2, "restart_backoff_ms": 10,
+               "grants": "gpio-provider, logging"}
     options.update(settings)
     config = write_config(tmp_path,
                           f"state_dir = {tmp_path / 'state'}\nstate_write_interval_s = 0\n"
@@ -86,7 +87,8 @@ def test_bad_new_versions_never_replace_the_running_one(tmp_path, daemons):
 
 
 def test_trial_poll_does_not_touch_the_leds(tmp_path, daemons):
-    watched, config = setup(tmp_path, "counter", "stateful-counter")
+    watched, config = setup(tmp_path, "counter", "stateful-counter",
+                            grants="gpio-provider, led-controller, logging")
     daemon = daemons(config, tmp_path)
     daemon.read(2)
     deploy(plugin("leds-then-fails"), watched)

@@ -36,7 +36,9 @@ def test_led_calls_reach_the_board_with_the_right_colours(config_dir):
         "LEDs green/green -> yellow/green",  # 26 °C: warning
         "LEDs yellow/green -> red/red",      # 31 °C: alarm on
         "LEDs red/red -> yellow/green",      # 27 °C: alarm off, still warm
+        "LEDs yellow/green -> off/off",      # unloaded: the owner's safe state
     ]
+    assert "LEDs driven to safe state off/off: their owner is unloaded" in result.stderr
 
 
 def test_globals_persist_between_polls_of_one_instance():

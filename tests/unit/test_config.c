@@ -104,10 +104,76 @@ static void test_unknown_section_and_backend_are_refused(void **state) {
         (void)state;
         struct host_config config;
         struct ph_error error = {0};
-        assert_true(load("[mqtt]\nhost = x\n", &config, &error) < 0);
-        assert_non_null(strstr(error.message, "[mqtt]"));
+        assert_true(load("[zigbee]\nhost = x\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "[zigbee]"));
         assert_true(load("[board]\nbackend = fpga\n", &config, &error) < 0);
         assert_non_null(strstr(error.message, "backend"));
+}
+
+static void test_history_and_mqtt_sections_are_parsed(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        int result = load("[history]\npath = /var/lib/pyhost/history.db\nsynchronous = full\n"
+                          "batch_rows = 10\nbatch_ms = 250\nqueue_rows = 20\n"
+                          "max_age_days = 7.5\nmax_rows = 5000\n"
+                          "[mqtt]\nenabled = yes\nhost = broker.lan\nport = 8883\n"
+                          "device = shed-1\ntopic_prefix = farm/pyhost\ndiscovery_prefix =\n"
+                          "username = u\npassword = p\ntls = yes\ntls_ca_file = /ca.pem\n"
+                          "qos = 0\nqueue_messages = 50\nreconnect_min_ms = 100\n"
+                          "reconnect_max_ms = 2000\n",
+                          &config, &error);
+        assert_int_equal(result, 0);
+        assert_string_equal(config.history.path, "/var/lib/pyhost/history.db");
+        assert_true(config.history.is_sync_full);
+        assert_int_equal(config.history.batch_rows, 10);
+        assert_int_equal(config.history.batch_ms, 250);
+        assert_int_equal(config.history.queue_rows, 20);
+        assert_true(config.history.max_age_days == 7.5);
+        assert_int_equal(config.history.max_rows, 5000);
+        assert_true(config.mqtt.is_enabled);
+        assert_string_equal(config.mqtt.host, "broker.lan");
+        assert_int_equal(config.mqtt.port, 8883);
+        assert_string_equal(config.mqtt.device, "shed-1");
+        assert_string_equal(config.mqtt.topic_prefix, "farm/pyhost");
+        assert_string_equal(config.mqtt.discovery_prefix, "");
+        assert_true(config.mqtt.has_tls);
+        assert_int_equal(config.mqtt.qos, 0);
+        assert_int_equal(config.mqtt.queue_messages, 50);
+}
+
+static void test_history_and_mqtt_are_off_by_default(void **state) {
+        (void)state;
+        struct host_config config;
+        config_set_defaults(&config);
+        assert_string_equal(config.history.path, "");
+        assert_false(config.mqtt.is_enabled);
+        assert_string_equal(config.mqtt.discovery_prefix, "homeassistant");
+}
+
+static void test_bad_history_and_mqtt_values_name_the_key(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_true(load("[history]\nsynchronous = off\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "[history] synchronous"));
+        assert_true(load("[history]\nbatch_rows = 0\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "batch_rows"));
+        assert_true(load("[history]\nbatch_rows = 50\nqueue_rows = 10\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "queue_rows"));
+        assert_true(load("[mqtt]\nqos = 2\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "[mqtt] qos"));
+        assert_true(load("[mqtt]\ntopic_prefix = a/#\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "topic_prefix"));
+        assert_true(load("[mqtt]\ndevice = has space\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "device"));
+        assert_true(load("[mqtt]\nreconnect_min_ms = 5000\nreconnect_max_ms = 100\n", &config,
+                         &error) < 0);
+        assert_non_null(strstr(error.message, "reconnect_min_ms"));
+        assert_true(load("[mqtt]\ntls_cert_file = /c.pem\ntls = yes\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "tls_key_file"));
+        assert_true(load("[mqtt]\nbroker = x\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "unknown key 'broker'"));
 }
 
 static void test_plugin_without_file_is_refused(void **state) {
@@ -171,6 +237,9 @@ int main(void) {
                 cmocka_unit_test(test_bad_number_names_field_and_value),
                 cmocka_unit_test(test_out_of_range_values_are_refused),
                 cmocka_unit_test(test_unknown_section_and_backend_are_refused),
+                cmocka_unit_test(test_history_and_mqtt_sections_are_parsed),
+                cmocka_unit_test(test_history_and_mqtt_are_off_by_default),
+                cmocka_unit_test(test_bad_history_and_mqtt_values_name_the_key),
                 cmocka_unit_test(test_plugin_without_file_is_refused),
                 cmocka_unit_test(test_bad_plugin_name_is_refused),
                 cmocka_unit_test(test_min_above_max_is_refused),

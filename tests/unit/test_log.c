@@ -57,7 +57,7 @@ static void test_level_names_round_trip(void **state) {
 static void test_guest_output_joins_pieces_into_lines(void **state) {
         (void)state;
         struct guest_output output;
-        guest_output_init(&output, "plug", LOG_LEVEL_WARNING);
+        guest_output_init(&output, "plug", LOG_LEVEL_WARNING, NULL);
         struct capture capture;
         capture_start(&capture);
         guest_output_write(&output, "Runtime", 7);
@@ -73,7 +73,7 @@ static void test_guest_output_joins_pieces_into_lines(void **state) {
 static void test_guest_output_cuts_overlong_lines(void **state) {
         (void)state;
         struct guest_output output;
-        guest_output_init(&output, "plug", LOG_LEVEL_INFO);
+        guest_output_init(&output, "plug", LOG_LEVEL_INFO, NULL);
         char big[GUEST_OUTPUT_LINE_MAX * 2 + 10];
         memset(big, 'x', sizeof(big));
         struct capture capture;
@@ -84,6 +84,25 @@ static void test_guest_output_cuts_overlong_lines(void **state) {
         assert_int_equal(count_occurrences(log, "\n"), 3);
 }
 
+static void test_log_budget_drops_a_flood_and_says_so(void **state) {
+        (void)state;
+        struct log_budget budget;
+        log_budget_init(&budget, 10.0, 5.0);
+        struct guest_output output;
+        guest_output_init(&output, "chatty", LOG_LEVEL_INFO, &budget);
+        struct capture capture;
+        capture_start(&capture);
+        for (int i = 0; i < 1000; i++)
+                guest_output_write(&output, "spam\n", 5);
+        const char *log = capture_stop(&capture);
+        /* The burst of 5 gets through (a line or so more may refill while
+         * the loop runs), the rest is counted, not written. */
+        size_t written = count_occurrences(log, "chatty: spam");
+        assert_true(written >= 5 && written <= 7);
+        assert_int_equal(budget.dropped_total, 1000 - written);
+        assert_int_equal(count_occurrences(log, "log rate limit reached"), 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_line_has_level_and_tag),
@@ -92,6 +111,7 @@ int main(void) {
                 cmocka_unit_test(test_level_names_round_trip),
                 cmocka_unit_test(test_guest_output_joins_pieces_into_lines),
                 cmocka_unit_test(test_guest_output_cuts_overlong_lines),
+                cmocka_unit_test(test_log_budget_drops_a_flood_and_says_so),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,43 @@
+/* feed.h - carries what the plugins do into the app state and the event
+ * stream: each poll's readings and statistics, each lifecycle event, the
+ * LEDs after each poll, and fresh status snapshots.
+ *
+ * Owns nothing but the link from a struct plugin to its index in the app
+ * state. Threads: feed_note_poll on a plugin's poll thread (the scheduler)
+ * or an HTTP worker (an operator's poll), never with the plugin's lock
+ * held; the lifecycle listener on whichever thread records the event, with
+ * the plugin's lock held, so it only copies into the app state and the
+ * stream (their own locks; neither ever waits for a plugin). */
+#ifndef PH_HTTP_FEED_H
+#define PH_HTTP_FEED_H
+
+#include "core/app_state.h"
+#include "http/sse.h"
+#include "plugin/plugin.h"
+
+struct feed;
+
+/* Registers itself as every plugin's event listener and takes a first
+ * status of each. Borrows everything; the plugins, board, state and stream
+ * must outlive the feed. The caller frees it with feed_free. */
+PH_MUST_USE struct feed *feed_new(struct app_state *state, struct sse *sse,
+                                  struct plugin *const *plugins, size_t count,
+                                  struct hw_board *board, struct ph_error *error);
+
+/* Removes the listeners (after which none is running) and frees the feed.
+ * Accepts NULL. */
+void feed_free(struct feed *feed);
+
+/* Records one poll of `plugin` (see scheduler_poll_callback) and publishes
+ * it. Accepts a NULL feed. */
+void feed_note_poll(struct feed *feed, struct plugin *plugin, const struct reading_list *readings,
+                    const struct plugin_failure *failure, double duration_ms);
+
+/* Copies plugin `index`'s status into the app state now (takes the
+ * plugin's lock briefly: not for read requests). */
+void feed_refresh_status(struct feed *feed, size_t index);
+
+/* Wall-clock milliseconds. */
+int64_t feed_now_ms(void);
+
+#endif

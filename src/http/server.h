@@ -1,0 +1,53 @@
+/* server.h - the web server: the JSON API, the event stream, the metrics
+ * and the dashboard, on libmicrohttpd's own thread pool.
+ *
+ * Owns the daemon, the app state, the event stream, the feed from the
+ * plugins and the API token. Each request is routed here, authenticated
+ * here, and answered by api.c, sse.c, metrics.c or the embedded assets.
+ * Limits: connections at once, request body size, per-connection memory
+ * (headers) and an idle/stalled-connection timeout, all from [http].
+ *
+ * Threads: start and stop from the main thread; http_server_note_poll from
+ * the plugins' poll threads; requests on the pool's threads. */
+#ifndef PH_HTTP_SERVER_H
+#define PH_HTTP_SERVER_H
+
+#include "core/config.h"
+#include "hw/hw.h"
+#include "plugin/plugin.h"
+#include "plugin/reloader.h"
+
+/* What the server serves; all borrowed, and must outlive the server. */
+struct http_host {
+        struct plugin *const *plugins;
+        const struct plugin_config *const *plugin_configs; /* plugins[i]'s */
+        size_t plugin_count;
+        struct reloader *reloader;
+        struct hw_board *board;
+        const char *state_dir; /* where a generated API token is kept; "": XDG */
+        unsigned reload_debounce_ms;
+};
+
+struct http_server;
+
+/* Starts listening on config->address:port (copied). Logs where, and
+ * where the API token comes from. The caller stops it with
+ * http_server_stop, before the plugins and the reloader go. */
+PH_MUST_USE struct http_server *http_server_start(const struct http_config *config,
+                                                  const struct http_host *host,
+                                                  struct ph_error *error);
+
+/* Ends the event streams, stops the daemon (waiting for requests in
+ * progress), detaches from the plugins and frees everything. Accepts NULL. */
+void http_server_stop(struct http_server *server);
+
+/* The scheduler's per-poll news (see scheduler_poll_callback); accepts a
+ * NULL server. */
+void http_server_note_poll(struct http_server *server, struct plugin *plugin,
+                           const struct reading_list *readings,
+                           const struct plugin_failure *failure, double duration_ms);
+
+/* The port it listens on (useful with port 0). */
+uint16_t http_server_port(const struct http_server *server);
+
+#endif
