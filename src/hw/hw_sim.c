@@ -54,15 +54,14 @@ static enum hw_sensor_status sim_read_dht22(struct hw_board *board, uint8_t pin,
         double draw = next_uniform(&sim->random_state);
         pthread_mutex_unlock(&sim->lock);
         if (sim->config.read_delay_ms > 0) {
-                /* A slow sensor: the reading plugin's thread blocks, without
-                 * the board's lock, so other plugins are not held up. */
+                /* A slow sensor: the wait happens outside the lock, as it
+                 * would in a driver, so other readers are not serialised. */
                 struct timespec delay = {.tv_sec = sim->config.read_delay_ms / 1000,
                                          .tv_nsec = (long)(sim->config.read_delay_ms % 1000) *
                                                     1000000L};
-                while (nanosleep(&delay, &delay) != 0 && errno == EINTR)
-                        ;
+                while (nanosleep(&delay, &delay) != 0) {
+                }
         }
-
         if (draw < sim->config.error_probability)
                 return (index % 2 == 0) ? HW_SENSOR_TIMEOUT : HW_SENSOR_CHECKSUM;
         /* Humidity falls as the air warms, as it does in a greenhouse. */

@@ -1,5 +1,7 @@
 #include "plugin/abi.h"
 
+#include <time.h>
+
 int abi_enum_index(const wasmtime_component_val_t *value, const char *const *names, size_t count) {
         for (size_t i = 0; i < count; i++)
                 if (abi_is_enum(value, names[i]))
@@ -36,4 +38,36 @@ void sandbox_state_init(struct sandbox_state *sandbox, const struct plugin_grant
         memset(sandbox, 0, sizeof(*sandbox));
         sandbox->grants = grants;
         log_budget_init(&sandbox->log_budget, PLUGIN_LOG_LINES_PER_S, PLUGIN_LOG_BURST);
+}
+
+static int64_t nanoseconds_of(const struct timespec *time) {
+        return (int64_t)time->tv_sec * 1000000000 + time->tv_nsec;
+}
+
+static void set_deadline_from_now(wasmtime_context_t *context, const struct abi_context *abi) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = nanoseconds_of(&abi->deadline_at) - nanoseconds_of(&now);
+        int64_t tick = (int64_t)EPOCH_TICK_MS * 1000000;
+        uint64_t ticks = left > 0 ? (uint64_t)((left + tick - 1) / tick) : 1;
+        wasmtime_context_set_epoch_deadline(context, ticks > 0 ? ticks : 1);
+}
+
+void abi_start_budget(wasmtime_context_t *context, struct abi_context *abi) {
+        clock_gettime(CLOCK_MONOTONIC, &abi->deadline_at);
+        int64_t deadline = nanoseconds_of(&abi->deadline_at) + (int64_t)abi->budget_ms * 1000000;
+        abi->deadline_at.tv_sec = (time_t)(deadline / 1000000000);
+        abi->deadline_at.tv_nsec = (long)(deadline % 1000000000);
+        set_deadline_from_now(context, abi);
+}
+
+void abi_give_back_time(wasmtime_context_t *context, struct abi_context *abi,
+                        const struct timespec *host_call_started) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t waited = nanoseconds_of(&now) - nanoseconds_of(host_call_started);
+        int64_t deadline = nanoseconds_of(&abi->deadline_at) + (waited > 0 ? waited : 0);
+        abi->deadline_at.tv_sec = (time_t)(deadline / 1000000000);
+        abi->deadline_at.tv_nsec = (long)(deadline % 1000000000);
+        set_deadline_from_now(context, abi);
 }

@@ -77,7 +77,10 @@ static wasmtime_error_t *read_dht22(void *data, wasmtime_context_t *context,
                 results[0].of.result.val = wasmtime_component_val_new(&payload);
                 return NULL;
         }
+        struct timespec started;
+        clock_gettime(CLOCK_MONOTONIC, &started);
         status = hw_read_dht22(abi->board, args[0].of.u8, &reading);
+        abi_give_back_time(context, abi, &started);
         if (status == HW_SENSOR_OK) {
                 payload.kind = WASMTIME_COMPONENT_RECORD;
                 wasmtime_component_valrecord_new_uninit(&payload.of.record, 2);

@@ -170,7 +170,7 @@ static int call(struct plugin_instance *instance, const wasmtime_component_func_
         result->of.boolean = false;
         instance->abi.is_budget_exceeded = false;
         instance->abi.is_blocking_refused = false;
-        wasmtime_context_set_epoch_deadline(context, ticks_for(instance->abi.budget_ms));
+        abi_start_budget(context, &instance->abi);
         wasmtime_error_t *wasm_error =
                 wasmtime_component_func_call(function, context, args, arg_count, result, 1);
         guest_output_flush(&instance->stdout_lines);

@@ -84,6 +84,10 @@ struct abi_context {
         /* Set when the guest tried to block in wasi:io/poll. */
         bool is_blocking_refused;
         struct sandbox_state *sandbox; /* grants and their use */
+        /* When the current call's CPU budget runs out (CLOCK_MONOTONIC).
+         * Time the guest spends waiting in a host call (a slow sensor) is
+         * given back: the budget is for the guest's own computing. */
+        struct timespec deadline_at;
 };
 
 /* Turns `wasm_error` into a ph_error prefixed with `context`, and frees it.
@@ -97,6 +101,15 @@ int wasm_error_take(wasmtime_error_t *wasm_error, int code, struct ph_error *err
  * frees it. Takes ownership of `wasm_error`. */
 void wasm_error_describe(wasmtime_error_t *wasm_error, char *cause, size_t cause_size, char *detail,
                          size_t detail_size);
+
+/* Starts the budget of a call: sets the store's epoch deadline and
+ * abi->deadline_at. */
+void abi_start_budget(wasmtime_context_t *context, struct abi_context *abi);
+
+/* Gives back the time since `host_call_started` (a host call that waited
+ * on hardware) to the current call's budget. */
+void abi_give_back_time(wasmtime_context_t *context, struct abi_context *abi,
+                        const struct timespec *host_call_started);
 
 /* Defines each host interface in `linker` (abi_*.c). */
 wasmtime_error_t *abi_gpio_define(wasmtime_component_linker_t *linker);

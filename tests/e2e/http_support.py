@@ -17,13 +17,16 @@ import pytest
 from conftest import CACHE_DIR, PYHOST, Daemon, plugin, write_config
 
 TOKEN = "test-token-0123456789abcdef"
-GRANTS = ("grants = gpio-provider, led-controller, logging\n"
-          "dht22_pins = 4\ndht22_min_interval_ms = 0\n")
+# The example plugin drives the LEDs (they have one owner); the test
+# plugins are sensor readers.
+LED_OWNERS = {"sensor-logic"}
 
 
 def plugin_section(name, wasm=None, interval_s=1, extra=""):
     path = wasm if wasm is not None else plugin(name)
-    return f"[plugin {name}]\nfile = {path}\ninterval_s = {interval_s}\n{GRANTS}{extra}\n"
+    grants = "gpio-provider, logging" + (", led-controller" if name in LED_OWNERS else "")
+    return (f"[plugin {name}]\nfile = {path}\ninterval_s = {interval_s}\n"
+            f"grants = {grants}\ndht22_pins = 4\ndht22_min_interval_ms = 0\n{extra}\n")
 
 
 def http_config(tmp_path, plugins, http_extra="", board="", token=TOKEN):

@@ -160,3 +160,12 @@ def test_foreign_cache_entry_is_refused_and_rebuilt(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "is foreign" in result.stderr
     assert result.lines[0][0]["value"] == 1.0
+
+
+def test_time_waiting_for_a_slow_sensor_does_not_count_against_the_budget(config_dir):
+    # A 300 ms sensor read inside a poll with a 100 ms CPU budget: the
+    # budget is for the plugin's own computing, not for the host's hardware.
+    config = write_config(config_dir, "[board]\nread_delay_ms = 300\n")
+    result = call(plugin("sensor-logic"), polls=2, config=config)
+    assert result.returncode == 0, result.stderr
+    assert [len(line) for line in result.lines] == [2, 2]
