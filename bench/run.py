@@ -13,6 +13,7 @@ Figures:
   first_poll_ms_cold            `pyhost call` start to first result, empty cache
   first_poll_ms_warm            the same with the compiled-code cache filled
   cold_vs_warm_ratio            first_poll_ms_cold / first_poll_ms_warm
+  history_*, mqtt_*             the history and MQTT: see bench/bench_recorders.py
 """
 
 import json
@@ -25,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import bench_recorders
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
@@ -81,6 +84,9 @@ def main():
     results["first_poll_ms_warm"] = round(statistics.median(warm), 1)
     results["cold_vs_warm_ratio"] = round(results["first_poll_ms_cold"]
                                           / results["first_poll_ms_warm"], 1)
+
+    results.update(bench_recorders.history_figures())
+    results.update(bench_recorders.mqtt_figures())
 
     out_dir = BUILD / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)

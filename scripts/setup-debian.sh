@@ -8,6 +8,7 @@ packages=(
   libjansson-dev libinih-dev libcmocka-dev libssl-dev
   libmicrohttpd-dev libsqlite3-dev libmosquitto-dev mosquitto libgpiod-dev
   wrk chromium nodejs
+  openssl util-linux  # the MQTT TLS test makes certificates; history tests use unshare
 )
 
 missing=()

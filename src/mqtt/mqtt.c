@@ -54,6 +54,7 @@ struct mqtt_publisher {
         struct known_sensor known[KNOWN_SENSORS];
         size_t known_count;
         bool is_known_full_logged;
+        bool is_refusal_logged; /* since the last successful connection */
 
         pthread_mutex_t lock;
         /* Guarded by `lock`: */
@@ -307,12 +308,16 @@ static void on_connect(struct mosquitto *client, void *data, int code) {
         (void)client;
         struct mqtt_publisher *publisher = data;
         if (code != 0) {
-                log_write(LOG_LEVEL_ERROR, TAG, "%s:%u refused the connection: %s",
-                          publisher->config.host, publisher->config.port,
-                          mosquitto_connack_string(code));
+                if (!publisher->is_refusal_logged)
+                        log_write(LOG_LEVEL_ERROR, TAG,
+                                  "%s:%u refused the connection: %s; retrying with backoff",
+                                  publisher->config.host, publisher->config.port,
+                                  mosquitto_connack_string(code));
+                publisher->is_refusal_logged = true;
                 return;
         }
         publisher->is_connected = true;
+        publisher->is_refusal_logged = false;
         publisher->needs_announce = true;
         for (size_t i = 0; i < publisher->known_count; i++)
                 publisher->known[i].is_announced = false;

@@ -41,7 +41,7 @@
 
 struct mqtt_stats {
         uint64_t queued;    /* sensor messages accepted */
-        uint64_t published; /* sensor messages acknowledged by the broker (QoS 1) or sent */
+        uint64_t published; /* messages (readings, availability, discovery) acknowledged */
         uint64_t dropped;   /* sensor messages dropped because the queue was full */
         uint64_t connects;  /* successful connections */
         bool is_connected;

@@ -178,6 +178,8 @@ static int call(struct plugin_instance *instance, const wasmtime_component_func_
         *ret_is_poisoned = wasm_error != NULL;
         if (wasm_error == NULL)
                 return 0;
+        int exit_status = 0;
+        bool has_exited = wasmtime_error_exit_status(wasm_error, &exit_status);
         char cause[PH_ERROR_MESSAGE_MAX - 64];
         wasm_error_describe(wasm_error, cause, sizeof(cause), failure->traceback,
                             sizeof(failure->traceback));
@@ -186,6 +188,11 @@ static int call(struct plugin_instance *instance, const wasmtime_component_func_
                 snprintf(failure->message, sizeof(failure->message),
                          "plugin %s exceeded its %u ms budget in %s", instance->abi.plugin_name,
                          instance->abi.budget_ms, what);
+        } else if (has_exited) {
+                failure->kind = PLUGIN_FAILURE_TRAP;
+                snprintf(failure->message, sizeof(failure->message),
+                         "plugin %s exited (status %d) in %s; plugins must not exit",
+                         instance->abi.plugin_name, exit_status, what);
         } else if (instance->abi.is_blocking_refused) {
                 failure->kind = PLUGIN_FAILURE_TRAP;
                 snprintf(failure->message, sizeof(failure->message),

@@ -135,6 +135,10 @@ PH_MUST_USE int component_cache_get(struct plugin_engine *engine, const uint8_t 
 /* Checks that `component` fits the sensor-plugin world: every import is one
  * the host provides, and `sensor-logic.poll` is exported with the right
  * shape. The message names the offending import or export. */
+/* Whether `component` imports the interface `name`. */
+bool world_imports(struct plugin_engine *engine, const wasmtime_component_t *component,
+                   const char *name);
+
 /* An import of one of the host's interfaces also needs its grant in
  * `grants` (NULL: everything is granted). */
 PH_MUST_USE int world_check(struct plugin_engine *engine, const wasmtime_component_t *component,

@@ -40,6 +40,7 @@ struct plugin_version {
         char hex[DIGEST_HEX_SIZE];
         struct file_identity identity;
         time_t loaded_at;
+        bool imports_leds; /* it can drive the LEDs (and owns them, if granted) */
 };
 
 struct saved_state {
@@ -178,6 +179,7 @@ static struct plugin_version *load_version(struct plugin_engine *engine, const c
                 goto fail;
         }
         digest_to_hex(&version->digest, version->hex);
+        version->imports_leds = world_imports(engine, version->component, WIT_LED_CONTROLLER);
         version->loaded_at = time(NULL);
         return version;
 fail:
@@ -277,7 +279,8 @@ static void write_state_file(struct plugin *plugin, bool is_forced) {
 /* The LEDs have one owner; when it fails or goes away they are driven to
  * its declared safe state rather than left showing whatever it last set. */
 static void drive_outputs_safe(struct plugin *plugin, const char *why) {
-        if (!plugin->config.grants.led_controller)
+        if (!plugin->config.grants.led_controller || plugin->version == NULL ||
+            !plugin->version->imports_leds)
                 return;
         enum hw_led_color first = (enum hw_led_color)plugin->config.grants.led_safe_state[0];
         enum hw_led_color second = (enum hw_led_color)plugin->config.grants.led_safe_state[1];
@@ -335,8 +338,7 @@ fail:
 void plugin_free(struct plugin *plugin) {
         if (plugin == NULL)
                 return;
-        if (plugin->version != NULL)
-                drive_outputs_safe(plugin, "is unloaded");
+        drive_outputs_safe(plugin, "is unloaded");
         write_state_file(plugin, true);
         instance_free(plugin->live);
         version_free(plugin->version);

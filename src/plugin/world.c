@@ -239,3 +239,15 @@ int plugin_inspect_file(struct plugin_engine *engine, const char *path,
         wasmtime_component_delete(component);
         return result;
 }
+
+bool world_imports(struct plugin_engine *engine, const wasmtime_component_t *component,
+                   const char *name) {
+        wasmtime_component_type_t *type = wasmtime_component_type(component);
+        wasmtime_component_item_t item;
+        bool found =
+                wasmtime_component_type_import_get(type, engine->engine, name, strlen(name), &item);
+        if (found)
+                wasmtime_component_item_delete(&item);
+        wasmtime_component_type_delete(type);
+        return found;
+}

@@ -316,7 +316,8 @@ def test_tls_with_username_and_password(tmp_path, subscribers, daemons):
         wrong = daemons(mqtt_config(wrong_dir, broker.port, tls + "password = nope\n"),
                         wrong_dir)
         wrong.wait_for_log("refused the connection")
-        assert len(wrong.read(5)) == 5
+        assert len(wrong.read(10)) == 10
         assert wrong.stop() == 0
+        assert wrong.log().count("refused the connection") == 1
     finally:
         broker.stop()

@@ -47,6 +47,23 @@ def read_stdin() -> bool:
     return len(sys.stdin.read(1)) > 0
 
 
+def open_socket() -> bool:
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.connect(("127.0.0.1", 22))
+    return True
+
+
+def resolve_name() -> bool:
+    import socket
+    return len(socket.getaddrinfo("localhost", 80)) > 0
+
+
+def spawn_process() -> bool:
+    import subprocess
+    return subprocess.run(["/bin/true"]).returncode == 0
+
+
 PROBES = {
     "open-etc-passwd": read_passwd,
     "list-root": list_root,
@@ -54,6 +71,9 @@ PROBES = {
     "environment": has_environment,
     "arguments": has_arguments,
     "stdin": read_stdin,
+    "socket": open_socket,
+    "resolve": resolve_name,
+    "spawn": spawn_process,
 }
 
 
