@@ -1,9 +1,12 @@
 /* bench_poll - times one plugin's poll through the real host code.
  *
- * Usage: bench_poll PLUGIN.wasm POLLS [CACHE_DIR]
- * Loads the plugin once (compiling it, or loading it from CACHE_DIR), polls
- * it 100 times to warm up, then POLLS times, timing each call, and prints
- * one JSON object: load time, p50/p95/p99 of a poll in microseconds. */
+ * Usage: bench_poll PLUGIN.wasm POLLS [--cache DIR] [--budget MS] [--unlimited]
+ * Loads the plugin once (compiling it, or loading it from the cache),
+ * polls it 100 times to warm up, then POLLS times, timing each call, and
+ * prints one JSON object: load time, p50/p95/p99 of a poll in microseconds,
+ * failures. --unlimited runs it without the per-plugin limits (to measure
+ * what they cost); --budget sets the CPU budget of a call (default 1000). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +33,30 @@ static double percentile(const double *sorted, size_t count, double fraction) {
 }
 
 int main(int argc, char **argv) {
-        if (argc < 3) {
-                fprintf(stderr, "usage: bench_poll PLUGIN.wasm POLLS [CACHE_DIR]\n");
+        static const struct option long_options[] = {{"cache", required_argument, NULL, 'c'},
+                                                     {"budget", required_argument, NULL, 'b'},
+                                                     {"unlimited", no_argument, NULL, 'u'},
+                                                     {NULL, 0, NULL, 0}};
+        const char *cache_dir = NULL;
+        long budget_ms = 1000;
+        bool is_unlimited = false;
+        int option;
+        while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+                if (option == 'c')
+                        cache_dir = optarg;
+                else if (option == 'b')
+                        budget_ms = strtol(optarg, NULL, 10);
+                else if (option == 'u')
+                        is_unlimited = true;
+                else
+                        return 2;
+        }
+        if (argc - optind != 2 || budget_ms <= 0) {
+                fprintf(stderr, "usage: bench_poll PLUGIN.wasm POLLS [--cache DIR] "
+                                "[--budget MS] [--unlimited]\n");
                 return 2;
         }
-        long polls = strtol(argv[2], NULL, 10);
+        long polls = strtol(argv[optind + 1], NULL, 10);
         if (polls < 10) {
                 fprintf(stderr, "bench_poll: POLLS must be at least 10\n");
                 return 2;
@@ -43,13 +65,16 @@ int main(int argc, char **argv) {
         struct host_config config;
         config_set_defaults(&config);
         struct ph_error error = {0};
-        if (config_add_plugin_file(&config, argv[1], &error) < 0) {
+        if (config_add_plugin_file(&config, argv[optind], &error) < 0) {
                 fprintf(stderr, "bench_poll: %s\n", error.message);
                 return 1;
         }
-        config.plugins[0].budget_ms = 1000;
+        config.plugins[0].budget_ms = (uint32_t)budget_ms;
+        config.plugins[0].restart_backoff_ms = 0;
+        config.plugins[0].max_failures = 1000000;
         double start = now_us();
-        struct plugin_engine *engine = plugin_engine_new(argc > 3 ? argv[3] : NULL, &error);
+        struct plugin_engine *engine = is_unlimited ? plugin_engine_new_unlimited(cache_dir, &error)
+                                                    : plugin_engine_new(cache_dir, &error);
         struct hw_board *board = engine != NULL ? hw_board_new(&config.board, &error) : NULL;
         struct plugin *plugin =
                 board != NULL ? plugin_new(engine, &config.plugins[0], NULL, board, &error) : NULL;
@@ -67,7 +92,7 @@ int main(int argc, char **argv) {
                 double before = now_us();
                 int result = plugin_poll(plugin, &readings, &failure);
                 double elapsed = now_us() - before;
-                if (result < 0)
+                if (result < 0 && i >= 0)
                         failures++;
                 reading_list_clear(&readings);
                 if (i >= 0)
@@ -82,5 +107,5 @@ int main(int argc, char **argv) {
         plugin_free(plugin);
         hw_board_free(board);
         plugin_engine_free(engine);
-        return failures == 0 ? 0 : 1;
+        return 0;
 }

@@ -13,6 +13,11 @@ Figures:
   first_poll_ms_cold            `pyhost call` start to first result, empty cache
   first_poll_ms_warm            the same with the compiled-code cache filled
   cold_vs_warm_ratio            first_poll_ms_cold / first_poll_ms_warm
+  limits_overhead_pct           cost of the per-plugin limits (epoch deadline,
+                                memory meter, store limiter) on poll_us_p50,
+                                against an engine without them, same run
+  deadline_overshoot_ms_p50/p99 how far past a 100 ms budget a runaway plugin
+                                runs before it is stopped (50 polls)
   history_*, mqtt_*             the history and MQTT: see bench/bench_recorders.py
 """
 
@@ -35,14 +40,34 @@ BENCH_POLL = BUILD / "host" / "bench_poll"
 PYHOST = BUILD / "pyhost"
 EXAMPLE = BUILD / "plugins" / "sensor-logic.wasm"
 BASELINE = BUILD / "test-plugins" / "counter.wasm"
+SPIN = BUILD / "test-plugins" / "spin.wasm"
+RUNAWAY_BUDGET_MS = 100
 
 
-def bench_poll(plugin, polls, cache_dir=None):
-    args = [str(BENCH_POLL), str(plugin), str(polls)]
+def bench_poll(plugin, polls, cache_dir=None, *extra):
+    args = [str(BENCH_POLL), str(plugin), str(polls), *extra]
     if cache_dir:
-        args.append(str(cache_dir))
+        args += ["--cache", str(cache_dir)]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+def limits_figures(cache):
+    """What the per-plugin limits cost on a normal poll, and how far past its
+    budget a runaway plugin runs before it is stopped."""
+    limited, unlimited = [], []
+    for _ in range(3):  # interleaved, so drifting machine load hits both
+        limited.append(bench_poll(EXAMPLE, 3000, cache)["poll_us_p50"])
+        unlimited.append(bench_poll(EXAMPLE, 3000, cache, "--unlimited")["poll_us_p50"])
+    with_limits, without = statistics.median(limited), statistics.median(unlimited)
+    runaway = bench_poll(SPIN, 50, cache, "--budget", str(RUNAWAY_BUDGET_MS))
+    return {
+        "poll_us_p50_without_limits": without,
+        "poll_us_p50_with_limits": with_limits,
+        "limits_overhead_pct": round((with_limits - without) / without * 100, 1),
+        "deadline_overshoot_ms_p50": round(runaway["poll_us_p50"] / 1000 - RUNAWAY_BUDGET_MS, 2),
+        "deadline_overshoot_ms_p99": round(runaway["poll_us_p99"] / 1000 - RUNAWAY_BUDGET_MS, 2),
+    }
 
 
 def first_poll_ms(cache_dir):
@@ -67,6 +92,7 @@ def main():
         compiled = bench_poll(EXAMPLE, 10)
         results["component_compile_s"] = round(compiled["load_ms"] / 1000, 3)
 
+        results.update(limits_figures(cache))
         example = bench_poll(EXAMPLE, 5000, cache)
         baseline = bench_poll(BASELINE, 5000, cache)
         results["poll_us_p50"] = example["poll_us_p50"]

@@ -43,8 +43,10 @@ static void *run_ticker(void *argument) {
 static int configure_cache(struct plugin_engine *engine, const char *cache_dir,
                            struct ph_error *error) {
         char directory[PATH_MAX];
-        if (snprintf(directory, sizeof(directory), "%s/wasmtime-%s-cranelift-epoch", cache_dir,
-                     WASMTIME_VERSION) >= (int)sizeof(directory))
+        /* Code compiled for epoch interruption differs from code without. */
+        if (snprintf(directory, sizeof(directory), "%s/wasmtime-%s-cranelift-%s", cache_dir,
+                     WASMTIME_VERSION, engine->is_unlimited ? "plain" : "epoch") >=
+            (int)sizeof(directory))
                 return ph_error_set(error, -ENAMETOOLONG, "%s: path too long", cache_dir);
         int result = file_make_directories(directory, 0700, error);
         if (result < 0)
@@ -68,7 +70,8 @@ static int define_host_interfaces(wasmtime_component_linker_t *linker, struct ph
         return 0;
 }
 
-struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *error) {
+static struct plugin_engine *new_engine(const char *cache_dir, bool is_unlimited,
+                                        struct ph_error *error) {
         struct plugin_engine *engine = calloc(1, sizeof(*engine));
         if (engine == NULL) {
                 ph_error_set(error, -ENOMEM, "engine: out of memory");
@@ -86,13 +89,16 @@ struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *
                 ph_error_set(error, -ENOMEM, "engine: out of memory");
                 goto fail;
         }
-        wasmtime_config_epoch_interruption_set(config, true);
-        memory_install_creator(config);
-        /* Wasmtime 48 cannot combine copy-on-write memory images with
-         * embedder-made memories (it panics: "memory_image is Some only for
-         * mmap-based memories"), so memories start as copies. Measured in
-         * BENCHMARKS.md. */
-        wasmtime_config_memory_init_cow_set(config, false);
+        engine->is_unlimited = is_unlimited;
+        if (!is_unlimited) {
+                wasmtime_config_epoch_interruption_set(config, true);
+                memory_install_creator(config);
+                /* Wasmtime 48 cannot combine copy-on-write memory images
+                 * with embedder-made memories (it panics: "memory_image is
+                 * Some only for mmap-based memories"), so memories start as
+                 * copies. Measured in BENCHMARKS.md. */
+                wasmtime_config_memory_init_cow_set(config, false);
+        }
         if (cache_dir != NULL && cache_dir[0] != '\0') {
                 /* A cache is an optimisation: without it plugins still run,
                  * they only take seconds instead of milliseconds to load. */
@@ -118,6 +124,14 @@ struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *
 fail:
         plugin_engine_free(engine);
         return NULL;
+}
+
+struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *error) {
+        return new_engine(cache_dir, false, error);
+}
+
+struct plugin_engine *plugin_engine_new_unlimited(const char *cache_dir, struct ph_error *error) {
+        return new_engine(cache_dir, true, error);
 }
 
 void plugin_engine_free(struct plugin_engine *engine) {

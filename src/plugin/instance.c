@@ -114,7 +114,8 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
          * together; the limiter bounds the rest of what a component may
          * create. componentize-py components have a few dozen core
          * instances and tables. */
-        wasmtime_store_limiter(instance->store, -1, 1000000, 100, 100, 16);
+        if (!engine->is_unlimited)
+                wasmtime_store_limiter(instance->store, -1, 1000000, 100, 100, 16);
         wasmtime_store_epoch_deadline_callback(instance->store, on_epoch_deadline, &instance->abi,
                                                NULL);
         wasi_config_t *wasi = new_wasi_config(instance, grants, error);

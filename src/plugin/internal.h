@@ -48,6 +48,7 @@ struct plugin_engine {
         bool is_stopping;
         bool has_ticker;
         char cache_dir[PATH_MAX]; /* compiled components; "" when disabled */
+        bool is_unlimited;        /* plugin_engine_new_unlimited: limits off */
 };
 
 /* What a plugin's calls have used of its grants: one per plugin, shared by

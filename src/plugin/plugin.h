@@ -31,6 +31,12 @@ struct plugin;
  * plugin made with it. */
 PH_MUST_USE struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *error);
 
+/* The same without the per-plugin limits (no epoch deadlines, memory meter
+ * or store limiter): only for measuring what the limits cost (bench/).
+ * Never run untrusted plugins on it. */
+PH_MUST_USE struct plugin_engine *plugin_engine_new_unlimited(const char *cache_dir,
+                                                              struct ph_error *error);
+
 /* Accepts NULL. */
 void plugin_engine_free(struct plugin_engine *engine);
 

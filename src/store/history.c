@@ -126,7 +126,7 @@ static void disconnect(struct history *history) {
 
 /* Opens the write connection and sets it up. On failure returns the SQLite
  * code with `error` set, and leaves no connection. */
-static int connect(struct history *history, struct ph_error *error) {
+static int open_connection(struct history *history, struct ph_error *error) {
         int code = sqlite3_open_v2(history->path, &history->db,
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                    NULL);
@@ -149,9 +149,10 @@ static int connect(struct history *history, struct ph_error *error) {
          * commit is then not fsynced, only each checkpoint is. A committed
          * batch survives the process being killed (it is in the log, in the
          * kernel's page cache) and the file is never corrupted; a power cut
-         * may roll back the last batches. On SD cards and eMMC one fsync per
-         * batch costs milliseconds and flash wear for no gain against the
-         * failure we see most (the process dying), so FULL is opt-in. */
+         * may roll back the last batches. One fsync per batch costs time
+         * (about 40 % of the throughput in BENCHMARKS.md) and flash wear
+         * for no gain against the failure we expect most (the process
+         * dying), so FULL is opt-in. */
         const char *setup = history->options.sync == HISTORY_SYNC_FULL
                                     ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                     : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
@@ -224,7 +225,7 @@ static int write_batch(struct history *history, const struct history_row *rows, 
                        uint64_t *ret_deleted, struct ph_error *error) {
         *ret_deleted = 0;
         if (history->db == NULL) {
-                int code = connect(history, error);
+                int code = open_connection(history, error);
                 if (code != SQLITE_OK)
                         return errno_of(code);
         }
@@ -390,7 +391,7 @@ struct history *history_open(const struct history_options *options, struct ph_er
                 goto fail;
         }
         struct ph_error connect_error = {0};
-        int code = connect(history, &connect_error);
+        int code = open_connection(history, &connect_error);
         if (code != SQLITE_OK && !is_storage_error(code)) {
                 if (error != NULL)
                         *error = connect_error;
