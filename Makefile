@@ -86,7 +86,8 @@ test-style:
 
 test-e2e: build
 	@$(MAKE) --no-print-directory -j $(JOBS) test-plugins
-	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e tests/adversarial
+	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e
+	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/adversarial
 
 test: build test-style test-unit test-sanitize test-e2e
 

@@ -197,7 +197,7 @@ static int call(struct plugin_instance *instance, const wasmtime_component_func_
         } else if (instance->abi.is_blocking_refused) {
                 failure->kind = PLUGIN_FAILURE_TRAP;
                 snprintf(failure->message, sizeof(failure->message),
-                         "plugin %s tried to block in %s (time.sleep or a blocking read); "
+                         "plugin %s tried to sleep in %s (time.sleep or a timeout); "
                          "plugins may not block",
                          instance->abi.plugin_name, what);
         } else {

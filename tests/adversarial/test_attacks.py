@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import e2e_support
+import e2e_support
 
 plugin = e2e_support.plugin
 write_config = e2e_support.write_config
@@ -60,7 +60,7 @@ ATTACKS = [
     ("hog", "", "plugin attacker reached its memory limit of 64 MiB: MemoryError"),
     ("recurse", "", "RecursionError: maximum recursion depth exceeded"),
     ("always-raises", "", "poll failed (guest-error) after"),
-    ("sleeper", "", "plugin attacker tried to block in poll"),
+    ("sleeper", "", "plugin attacker tried to sleep in poll"),
     ("exiter", "", "plugin attacker exited (status"),
     ("random-hog", "", "plugin attacker reached its memory limit of 64 MiB"),
     ("long-string", "", "reading 0: sensor is 10485760 bytes, more than the limit of 63"),
@@ -97,7 +97,19 @@ def test_sandbox_denies_files_environment_sockets_names_and_processes(tmp_path, 
     granted = {r["sensor"]: r["value"] for r in lines[0]["readings"]}
     assert granted == {name: 0.0 for name in (
         "open-etc-passwd", "list-root", "list-cwd", "environment", "arguments", "stdin",
-        "socket", "resolve", "spawn")}
+        "socket", "resolve", "spawn", "read-data-dir", "write-data-dir")}
+
+
+def test_a_granted_data_directory_is_readable_and_nothing_more(tmp_path, daemons):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "hello.txt").write_text("hello")
+    _, lines = run_beside_steady(tmp_path, daemons, "probe", READER + f"data_dir = {data}\n")
+    granted = {r["sensor"]: r["value"] for r in lines[0]["readings"]}
+    assert granted["read-data-dir"] == 1.0
+    assert granted["write-data-dir"] == 0.0  # read-only
+    assert not (data / "written.txt").exists()
+    assert granted["open-etc-passwd"] == 0.0 and granted["list-root"] == 0.0
 
 
 def test_reads_outside_the_grant_are_refused_as_values_and_counted(tmp_path, daemons):

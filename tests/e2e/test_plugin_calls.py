@@ -97,8 +97,8 @@ def test_wasi_grants_no_files_environment_arguments_or_stdin():
     result = call(plugin("probe"))
     assert result.returncode == 0, result.stderr
     granted = {r["sensor"]: r["value"] for r in result.lines[0]}
-    assert granted == {"open-etc-passwd": 0.0, "list-root": 0.0, "list-cwd": 0.0,
-                       "environment": 0.0, "arguments": 0.0, "stdin": 0.0}
+    assert set(granted.values()) == {0.0}
+    assert {"open-etc-passwd", "list-root", "environment", "socket", "spawn"} <= set(granted)
     # stdout and stderr reach the host log, prefixed with the plugin's name.
     assert "info    probe: probe says hello on stdout" in result.stderr
     assert "warning probe: probe says hello on stderr" in result.stderr

@@ -64,6 +64,17 @@ def spawn_process() -> bool:
     return subprocess.run(["/bin/true"]).returncode == 0
 
 
+def read_data_dir() -> bool:
+    with open("/data/hello.txt") as f:
+        return f.read() == "hello"
+
+
+def write_data_dir() -> bool:
+    with open("/data/written.txt", "w") as f:
+        f.write("x")
+    return True
+
+
 PROBES = {
     "open-etc-passwd": read_passwd,
     "list-root": list_root,
@@ -74,6 +85,8 @@ PROBES = {
     "socket": open_socket,
     "resolve": resolve_name,
     "spawn": spawn_process,
+    "read-data-dir": read_data_dir,
+    "write-data-dir": write_data_dir,
 }
 
 
