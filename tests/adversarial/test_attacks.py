@@ -185,3 +185,15 @@ def test_the_host_opens_nothing_and_connects_nowhere_for_the_probe(tmp_path):
     assert "openat" in calls  # the trace works: the host opens its own files
     for forbidden in ('"/etc/passwd"', "connect(", "socket(", '"/", O_RDONLY'):
         assert forbidden not in calls, forbidden
+
+
+def test_a_crashing_owner_leaves_the_leds_in_their_safe_state(tmp_path, daemons):
+    grants = ("grants = gpio-provider, led-controller, logging\nled_safe_state = yellow, off\n"
+              "restart_backoff_ms = 5000\n")
+    daemon, _ = run_beside_steady(tmp_path, daemons, "leds-then-traps", grants)
+    daemon.wait_for_log("LEDs driven to safe state yellow/off: their owner trap")
+    log = daemon.log()
+    assert "board: LEDs off/off -> red/red" in log
+    assert "board: LEDs red/red -> yellow/off" in log
+    # While it waits to restart, nothing turns them red again.
+    assert log.rindex("-> yellow/off") > log.rindex("-> red/red")

@@ -229,6 +229,51 @@ static void test_plugin_file_gets_its_name_from_the_file(void **state) {
         assert_string_equal(config.plugins[0].path, "build/plugins/sensor-logic.wasm");
 }
 
+static void test_leds_have_one_owner(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_true(load("[plugin a]\nfile = a.wasm\ngrants = led-controller\n"
+                         "[plugin b]\nfile = b.wasm\ngrants = logging, led-controller\n",
+                         &config, &error) < 0);
+        assert_non_null(strstr(error.message, "already granted to plugin a"));
+}
+
+static void test_grants_pins_and_safe_state_are_parsed(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_int_equal(load("[plugin a]\nfile = a.wasm\ngrants = gpio-provider, logging\n"
+                              "dht22_pins = 4, 17\ndht22_min_interval_ms = 500\n"
+                              "led_safe_state = red, off\ndata_dir = /srv/data\n",
+                              &config, &error),
+                         0);
+        const struct plugin_grants *grants = &config.plugins[0].grants;
+        assert_true(grants->gpio_provider && grants->logging && !grants->led_controller);
+        assert_int_equal(grants->dht22_pin_count, 2);
+        assert_int_equal(grants->dht22_pins[1], 17);
+        assert_int_equal(grants->dht22_min_interval_ms, 500);
+        assert_int_equal(grants->led_safe_state[0], 3);
+        assert_int_equal(grants->led_safe_state[1], 0);
+        assert_string_equal(grants->data_dir, "/srv/data");
+        assert_false(grants->is_any_pin);
+        assert_true(load("[plugin a]\nfile = a\ngrants = root-shell\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "grants"));
+        assert_true(load("[plugin a]\nfile = a\nled_safe_state = red\n", &config, &error) < 0);
+        assert_true(load("[plugin a]\nfile = a\ndht22_pins = 4, x\n", &config, &error) < 0);
+}
+
+static void test_config_plugins_are_granted_nothing_by_default(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_int_equal(load("[plugin a]\nfile = a.wasm\n", &config, &error), 0);
+        const struct plugin_grants *grants = &config.plugins[0].grants;
+        assert_false(grants->gpio_provider || grants->led_controller || grants->logging);
+        assert_int_equal(grants->dht22_pin_count, 0);
+        assert_false(grants->is_any_pin);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults_are_the_simulated_board_without_plugins),
@@ -246,6 +291,9 @@ int main(void) {
                 cmocka_unit_test(test_syntax_error_reports_its_line),
                 cmocka_unit_test(test_missing_file_is_named),
                 cmocka_unit_test(test_plugin_file_gets_its_name_from_the_file),
+                cmocka_unit_test(test_leds_have_one_owner),
+                cmocka_unit_test(test_grants_pins_and_safe_state_are_parsed),
+                cmocka_unit_test(test_config_plugins_are_granted_nothing_by_default),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
