@@ -11,7 +11,7 @@ PLUGINS := sensor-logic
 TEST_PLUGINS := $(notdir $(wildcard tests/plugins/*))
 PYTHON_FILES = $(wildcard $(1)/*.py $(1)/world $(1)/wit/*.wit)
 
-.PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-style \
+.PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-sanitize-host test-style \
         run bench format clean
 
 all: build
@@ -89,7 +89,21 @@ test-e2e: build
 	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e
 	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/adversarial
 
-test: build test-style test-unit test-sanitize test-e2e
+# The host itself, with the real Wasmtime, under ASan + UBSan: the
+# lifecycle, call and daemon end-to-end tests against that binary. Wasmtime
+# catches traps with SIGSEGV handlers of its own, so ASan leaves SEGV alone.
+test-sanitize-host: build
+	@cmake -S . -B $(BUILD)/sanitize-host -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-dir) \
+	    -DPYHOST_NODE_MODULES=$$(cat $(BUILD)/.node-dir) -DPYHOST_SANITIZE=ON > /dev/null
+	@cmake --build $(BUILD)/sanitize-host -j $(JOBS) --target pyhost
+	@$(MAKE) --no-print-directory -j $(JOBS) test-plugins
+	@PYHOST_BINARY=$(CURDIR)/$(BUILD)/sanitize-host/pyhost \
+	 ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:detect_leaks=1 \
+	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	 $$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e/test_lifecycle.py \
+	    tests/e2e/test_plugin_calls.py tests/e2e/test_daemon.py
+
+test: build test-style test-unit test-sanitize test-e2e test-sanitize-host
 
 bench: build test-plugins
 	@$$(cat $(BUILD)/.venv-dir)/bin/python bench/run.py

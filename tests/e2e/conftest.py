@@ -14,7 +14,9 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
-PYHOST = BUILD / "pyhost"
+# PYHOST_BINARY lets `make test-sanitize-host` run these tests against the
+# host built with AddressSanitizer and UndefinedBehaviorSanitizer.
+PYHOST = pathlib.Path(os.environ.get("PYHOST_BINARY", BUILD / "pyhost"))
 PLUGINS = BUILD / "plugins"
 TEST_PLUGINS = BUILD / "test-plugins"
 # Compiled components are cached across the tests of a run and across runs
@@ -43,8 +45,17 @@ def write_config(directory: pathlib.Path, text: str, cache: bool = True) -> path
     return path
 
 
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def assert_no_sanitizer_report(stderr: str) -> None:
+    for report in SANITIZER_REPORTS:
+        assert report not in stderr, stderr[stderr.index(report) - 200:][:3000]
+
+
 class CallResult:
     def __init__(self, completed: subprocess.CompletedProcess):
+        assert_no_sanitizer_report(completed.stderr)
         self.returncode = completed.returncode
         self.stdout = completed.stdout
         self.stderr = completed.stderr
@@ -129,6 +140,7 @@ class Daemon:
         finally:
             self.process.kill()
             self._log.close()
+        assert_no_sanitizer_report(self.log())
         return self.process.returncode
 
 
