@@ -163,3 +163,13 @@ def test_planned_restarts_do_not_lose_polls_or_state(tmp_path, daemons):
     lines = daemon.read(10)
     assert [value(line) for line in lines] == [float(n) for n in range(1, 11)]
     assert daemon.log().count("planned restart") >= 2
+
+
+def test_memory_high_water_triggers_planned_restarts(tmp_path, daemons):
+    # The example-sized plugin holds about 13 MiB of linear memory, so a
+    # threshold of 8 MiB makes every poll the last of its instance.
+    _, config = setup(tmp_path, "counter", "stateful-counter", restart_above_mib=8)
+    daemon = daemons(config, tmp_path)
+    lines = daemon.read(5)
+    assert [value(line) for line in lines] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert daemon.log().count("planned restart") >= 3
