@@ -2,17 +2,19 @@
 #   make run     set up everything, build, start the host on the simulated board
 #   make test    set up everything, build, run every test
 #   make bench   run the benchmarks into build/bench/results.json
+#   make install install what `make build` made (DESTDIR, PREFIX honoured)
+#   make cross-aarch64  cross-compile for aarch64 and test it under qemu (heavy)
 # Every set-up step is idempotent: a second run does (almost) nothing.
 
 SHELL := /bin/bash
 BUILD := build
 JOBS ?= 2
-PLUGINS := sensor-logic
+PLUGINS := sensor-logic python-runtime
 TEST_PLUGINS := $(notdir $(wildcard tests/plugins/*))
 PYTHON_FILES = $(wildcard $(1)/*.py $(1)/world $(1)/wit/*.wit)
 
 .PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-sanitize-host test-style \
-        run bench format clean
+        run bench format clean install cross-aarch64
 
 all: build
 
@@ -113,3 +115,51 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# Installation (packaging/): the stripped binary, the systemd unit, the
+# service user (sysusers.d), the default config (never overwritten: an
+# existing one is kept and the new one goes beside it as pyhost.ini.new) and
+# the example plugin. It installs what `make build` made and never builds,
+# so `sudo make install` leaves no root-owned files in build/. For the
+# aarch64 build: make install PYHOST_BINARY=build/aarch64/pyhost STRIP=aarch64-linux-gnu-strip
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+STRIP ?= strip
+PYHOST_BINARY ?= $(BUILD)/pyhost
+INSTALL_PLUGINS ?= $(BUILD)/plugins/sensor-logic.wasm
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+            -e 's|@DATADIR@|$(DATADIR)|g'
+
+install:
+	@for f in $(PYHOST_BINARY) $(INSTALL_PLUGINS); do \
+	    [ -f $$f ] || { echo "make install: $$f is missing: run 'make build' first" >&2; exit 1; }; \
+	done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/pyhost $(DESTDIR)$(DATADIR)/pyhost/plugins
+	install -m 0755 -s --strip-program=$(STRIP) $(PYHOST_BINARY) $(DESTDIR)$(BINDIR)/pyhost
+	$(SUBST) packaging/pyhost.service.in > $(DESTDIR)$(UNITDIR)/pyhost.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pyhost.service
+	install -m 0644 packaging/pyhost.sysusers $(DESTDIR)$(SYSUSERSDIR)/pyhost.conf
+	install -m 0644 $(INSTALL_PLUGINS) $(DESTDIR)$(DATADIR)/pyhost/plugins/
+	@config=$(DESTDIR)$(SYSCONFDIR)/pyhost/pyhost.ini; \
+	if [ -e $$config ]; then config=$$config.new; \
+	    echo "make install: keeping the existing pyhost.ini; the new default is $$config"; fi; \
+	$(SUBST) packaging/pyhost.ini.in > $$config && chmod 0644 $$config
+
+# Cross-compilation for aarch64 (Raspberry Pi OS 64-bit), then its unit
+# tests and a `pyhost call` of the example plugin under qemu-user. Heavy
+# (the first Wasmtime build for aarch64 takes about 5 minutes on 2 cores,
+# cached like the native one), so not part of `make test`.
+cross-aarch64: $(BUILD)/plugins/sensor-logic.wasm $(BUILD)/.node-dir
+	@scripts/setup-cross-aarch64.sh
+	@nice -n 19 scripts/build-wasmtime.sh aarch64-unknown-linux-gnu > $(BUILD)/.wasmtime-aarch64-dir.tmp
+	@mv $(BUILD)/.wasmtime-aarch64-dir.tmp $(BUILD)/.wasmtime-aarch64-dir
+	@cmake -S . -B $(BUILD)/aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	    -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-aarch64-dir) \
+	    -DPYHOST_NODE_MODULES=$$(cat $(BUILD)/.node-dir) > /dev/null
+	@nice -n 19 cmake --build $(BUILD)/aarch64 -j $(JOBS)
+	@scripts/test-cross-aarch64.sh

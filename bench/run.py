@@ -19,6 +19,8 @@ Figures:
   deadline_overshoot_ms_p50/p99 how far past a 100 ms budget a runaway plugin
                                 runs before it is stopped (50 polls)
   history_*, mqtt_*             the history and MQTT: see bench/bench_recorders.py
+  http_*                        the web server under wrk: see bench/bench_http.py
+  idle_rss_*, *_binary_mib      memory and size on a device: see bench/bench_device.py
 """
 
 import json
@@ -32,6 +34,8 @@ import sys
 import tempfile
 import time
 
+import bench_device
+import bench_http
 import bench_recorders
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -113,6 +117,8 @@ def main():
 
     results.update(bench_recorders.history_figures())
     results.update(bench_recorders.mqtt_figures())
+    results.update(bench_http.http_figures())
+    results.update(bench_device.device_figures())
 
     out_dir = BUILD / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)

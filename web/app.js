@@ -35,10 +35,14 @@ function formatTime(ms) {
 
 // --- readings, alarm and LEDs -------------------------------------------
 
+// Only physical temperatures and humidities go on the cards and charts
+// (a plugin may report other figures as a "temperature" in its own unit).
+const UNITS = { temperature: "°C", humidity: "%" };
+
 function showReadings(plugin, timeMs, readings, isCharted = true) {
   let alarm = null;
   for (const reading of readings) {
-    if (!reading.valid) continue;
+    if (!reading.valid || UNITS[reading.quantity] !== reading.unit) continue;
     const id = reading.quantity === "temperature" ? "temperature" : "humidity";
     $(id).textContent = reading.value.toFixed(1);
     const status = $(`${id}-status`);
@@ -303,6 +307,7 @@ async function loadSnapshot() {
     getJson("/api/readings"), getJson("/api/plugins"), getJson("/api/history"),
   ]);
   for (const series of history) {
+    if (UNITS[series.quantity] !== series.unit) continue;
     state.series.set(seriesKey(series.plugin, series.sensor, series.quantity), {
       plugin: series.plugin, sensor: series.sensor, quantity: series.quantity, unit: series.unit,
       t: series.time_ms.map((t) => t / 1000), v: series.values,

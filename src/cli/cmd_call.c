@@ -97,6 +97,7 @@ int cmd_call(int argc, char **argv) {
         struct plugin_engine *engine = plugin_engine_new(config.cache_dir, &error);
         if (engine == NULL)
                 goto fail;
+        plugin_engine_set_python_runtime(engine, config.python_runtime);
         board = hw_board_new(&config.board, &error);
         if (board == NULL)
                 goto fail;

@@ -8,14 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Set by the build (CMake) to where the runtime is built or installed. */
+#ifndef PYHOST_DEFAULT_PYTHON_RUNTIME
+#define PYHOST_DEFAULT_PYTHON_RUNTIME "/usr/share/pyhost/python-runtime.wasm"
+#endif
+
 #define DEFAULT_INTERVAL_S 5.0
 #define DEFAULT_BUDGET_MS 100
 
 void config_set_defaults(struct host_config *config) {
         memset(config, 0, sizeof(*config));
+        snprintf(config->python_runtime, sizeof(config->python_runtime), "%s",
+                 PYHOST_DEFAULT_PYTHON_RUNTIME);
         config->log_level = LOG_LEVEL_INFO;
         config->state_write_interval_s = 30.0;
         config->reload_debounce_ms = 250;
+        config->stop_timeout_s = 10.0;
+        config->stall_timeout_s = 60.0;
         snprintf(config->board.backend, sizeof(config->board.backend), "sim");
         struct sim_board_config *sim = &config->board.sim;
         sim->dht22_pin = 4;
@@ -233,6 +242,8 @@ static int set_host_key(struct host_config *config, const char *key, const char 
                 snprintf(config->cache_dir, sizeof(config->cache_dir), "%s", value);
                 return 0;
         }
+        if (strcmp(key, "python_runtime") == 0)
+                return copy_string(value, config->python_runtime, sizeof(config->python_runtime));
         if (strcmp(key, "state_dir") == 0) {
                 if (strlen(value) >= sizeof(config->state_dir))
                         return -EINVAL;
@@ -247,6 +258,10 @@ static int set_host_key(struct host_config *config, const char *key, const char 
         }
         if (strcmp(key, "state_write_interval_s") == 0)
                 return parse_double(value, 0.0, 86400.0, &config->state_write_interval_s);
+        if (strcmp(key, "stop_timeout_s") == 0)
+                return parse_double(value, 0.1, 600.0, &config->stop_timeout_s);
+        if (strcmp(key, "stall_timeout_s") == 0)
+                return parse_double(value, 1.0, 86400.0, &config->stall_timeout_s);
         return -ENOENT;
 }
 

@@ -175,9 +175,16 @@ struct mqtt_config {
 struct host_config {
         enum log_level log_level;
         char cache_dir[PATH_MAX];      /* compiled-code cache; empty: disabled */
+        char python_runtime[PATH_MAX]; /* the shared runtime of .py plugins */
         char state_dir[PATH_MAX];      /* saved plugin states; empty: not kept on disk */
         double state_write_interval_s; /* at most one state write per plugin per interval */
         unsigned reload_debounce_ms;   /* a changed file must stay unchanged this long */
+        /* SIGTERM: polls in progress, the history's flush and the rest of
+         * the stop get this long in all; then the host exits regardless. */
+        double stop_timeout_s;
+        /* A plugin that has not finished a poll for its interval, its budget
+         * and this long is stalled: the host stops pinging the watchdog. */
+        double stall_timeout_s;
         struct board_config board;
         struct http_config http;
         struct history_config history;

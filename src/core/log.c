@@ -1,6 +1,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,8 +10,8 @@
 
 #define LOG_LINE_MAX 2048
 
-/* Written once before threads start, read afterwards: no lock needed. */
-static enum log_level minimum_level = LOG_LEVEL_INFO;
+/* Read by every thread; SIGHUP may change it while they run: atomic. */
+static _Atomic int minimum_level = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warning", "error"};
 
@@ -58,7 +59,7 @@ static void emit(char *line, size_t length) {
 }
 
 void log_write(enum log_level level, const char *tag, const char *format, ...) {
-        if (level < minimum_level)
+        if ((int)level < atomic_load(&minimum_level))
                 return;
         char line[LOG_LINE_MAX];
         size_t length = format_prefix(line, sizeof(line) - 1, level, tag);
@@ -73,7 +74,7 @@ void log_write(enum log_level level, const char *tag, const char *format, ...) {
 }
 
 void log_write_text(enum log_level level, const char *tag, const char *text, size_t size) {
-        if (level < minimum_level)
+        if ((int)level < atomic_load(&minimum_level))
                 return;
         size_t start = 0;
         while (start < size) {

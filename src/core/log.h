@@ -13,8 +13,8 @@
 
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARNING, LOG_LEVEL_ERROR };
 
-/* Lines below `level` are dropped. Default: info. Call before starting
- * threads. */
+/* Lines below `level` are dropped. Default: info. Thread-safe (a
+ * configuration reload changes it while threads log). */
 void log_set_level(enum log_level level);
 
 /* Parses "debug", "info", "warning" or "error"; returns -EINVAL otherwise. */

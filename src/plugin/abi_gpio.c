@@ -17,6 +17,11 @@ static double seconds_between(const struct timespec *from, const struct timespec
 /* Is this plugin allowed to read `pin` now? Records the read if so. */
 static enum grant_check check_read(struct sandbox_state *sandbox, uint8_t pin) {
         const struct plugin_grants *grants = sandbox->grants;
+        /* A component is refused at load when it imports gpio-provider
+         * without the grant; a plugin on the shared Python runtime is
+         * checked here, at each call. */
+        if (!grants->gpio_provider)
+                return GRANT_NOT_PERMITTED;
         if (grants->is_any_pin)
                 return GRANT_OK;
         for (size_t i = 0; i < grants->dht22_pin_count; i++) {

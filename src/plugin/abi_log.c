@@ -19,6 +19,10 @@ static wasmtime_error_t *log_message(void *data, wasmtime_context_t *context,
         if (level < 0)
                 return wasmtime_error_new("log: unknown level");
         struct abi_context *abi = abi_context_of(context);
+        if (!abi->sandbox->grants->logging) {
+                abi->sandbox->denied_calls++; /* a runtime-hosted plugin without the grant */
+                return NULL;
+        }
         if (!log_budget_take(&abi->sandbox->log_budget, abi->plugin_name))
                 return NULL;
         log_write_text((enum log_level)level, abi->plugin_name, args[1].of.string.data,

@@ -45,8 +45,8 @@ static int configure_cache(struct plugin_engine *engine, const char *cache_dir,
         char directory[PATH_MAX];
         /* Code compiled for epoch interruption differs from code without. */
         if (snprintf(directory, sizeof(directory), "%s/wasmtime-%s-cranelift-%s", cache_dir,
-                     WASMTIME_VERSION, engine->is_unlimited ? "plain" : "epoch") >=
-            (int)sizeof(directory))
+                     WASMTIME_VERSION,
+                     engine->is_unlimited ? "plain" : "epoch") >= (int)sizeof(directory))
                 return ph_error_set(error, -ENAMETOOLONG, "%s: path too long", cache_dir);
         int result = file_make_directories(directory, 0700, error);
         if (result < 0)
@@ -78,6 +78,7 @@ static struct plugin_engine *new_engine(const char *cache_dir, bool is_unlimited
                 return NULL;
         }
         pthread_mutex_init(&engine->ticker_lock, NULL);
+        pthread_mutex_init(&engine->runtime_lock, NULL);
         pthread_condattr_t attributes;
         pthread_condattr_init(&attributes);
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
@@ -126,6 +127,42 @@ fail:
         return NULL;
 }
 
+void plugin_engine_set_python_runtime(struct plugin_engine *engine, const char *path) {
+        snprintf(engine->python_runtime_path, sizeof(engine->python_runtime_path), "%s", path);
+}
+
+int engine_python_runtime(struct plugin_engine *engine, wasmtime_component_t **ret_component,
+                          struct ph_error *error) {
+        int result = 0;
+        pthread_mutex_lock(&engine->runtime_lock);
+        if (engine->python_runtime == NULL) {
+                struct digest digest;
+                wasmtime_component_t *component = NULL;
+                if (engine->python_runtime_path[0] == '\0')
+                        result = ph_error_set(error, -ENOENT,
+                                              "no Python runtime configured ([host] "
+                                              "python_runtime)");
+                else
+                        result = engine_load_component(engine, engine->python_runtime_path,
+                                                       &component, &digest, error);
+                if (result == 0)
+                        result = world_check(engine, component, NULL, error);
+                if (result == 0 && !world_imports(engine, component, WIT_LED_CONTROLLER))
+                        result = ph_error_set(error, -EINVAL,
+                                              "%s: not pyhost's Python runtime (no "
+                                              "led-controller import)",
+                                              engine->python_runtime_path);
+                if (result == 0)
+                        engine->python_runtime = component;
+                else if (component != NULL)
+                        wasmtime_component_delete(component);
+        }
+        if (result == 0)
+                *ret_component = wasmtime_component_clone(engine->python_runtime);
+        pthread_mutex_unlock(&engine->runtime_lock);
+        return result;
+}
+
 struct plugin_engine *plugin_engine_new(const char *cache_dir, struct ph_error *error) {
         return new_engine(cache_dir, false, error);
 }
@@ -144,6 +181,9 @@ void plugin_engine_free(struct plugin_engine *engine) {
                 pthread_mutex_unlock(&engine->ticker_lock);
                 pthread_join(engine->ticker, NULL);
         }
+        if (engine->python_runtime != NULL)
+                wasmtime_component_delete(engine->python_runtime);
+        pthread_mutex_destroy(&engine->runtime_lock);
         if (engine->linker != NULL)
                 wasmtime_component_linker_delete(engine->linker);
         if (engine->engine != NULL)

@@ -141,6 +141,7 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
                 ph_error_set(error, -EINVAL, "no " WIT_SENSOR_LOGIC ".poll export");
                 goto fail;
         }
+        instance->has_loader = find_function(instance, WIT_LOADER, "load", &instance->load);
         instance->has_lifecycle =
                 find_function(instance, WIT_LIFECYCLE, "save-state", &instance->save_state) &&
                 find_function(instance, WIT_LIFECYCLE, "restore-state", &instance->restore_state);
@@ -292,6 +293,41 @@ int instance_restore_state(struct plugin_instance *instance, const uint8_t *stat
                                  ? poll_result_convert_error(value.of.result.val, failure)
                                  : poll_result_set_bad_output(failure, "restore-state failed");
         }
+        wasmtime_component_val_delete(&value);
+        return result;
+}
+
+int instance_load_sources(struct plugin_instance *instance, const struct source_module *modules,
+                          size_t count, struct plugin_failure *failure, bool *ret_is_poisoned) {
+        if (!instance->has_loader) {
+                *ret_is_poisoned = false;
+                return poll_result_set_bad_output(failure, "not a Python runtime: no loader");
+        }
+        wasmtime_component_val_t argument = {.kind = WASMTIME_COMPONENT_LIST};
+        wasmtime_component_vallist_new_uninit(&argument.of.list, count);
+        for (size_t i = 0; i < count; i++) {
+                wasmtime_component_val_t *pair = &argument.of.list.data[i];
+                pair->kind = WASMTIME_COMPONENT_TUPLE;
+                wasmtime_component_valtuple_new_uninit(&pair->of.tuple, 2);
+                const char *texts[2] = {modules[i].name, modules[i].source};
+                for (size_t j = 0; j < 2; j++) {
+                        pair->of.tuple.data[j].kind = WASMTIME_COMPONENT_STRING;
+                        wasm_byte_vec_new(&pair->of.tuple.data[j].of.string, strlen(texts[j]),
+                                          texts[j]);
+                }
+        }
+        wasmtime_component_val_t value;
+        int result = call(instance, &instance->load, "load", &argument, 1, &value, failure,
+                          ret_is_poisoned);
+        wasmtime_component_val_delete(&argument);
+        if (result < 0)
+                return result;
+        if (value.kind != WASMTIME_COMPONENT_RESULT)
+                result = poll_result_set_bad_output(failure, "load did not return a result");
+        else if (!value.of.result.is_ok)
+                result = value.of.result.val != NULL
+                                 ? poll_result_convert_error(value.of.result.val, failure)
+                                 : poll_result_set_bad_output(failure, "load failed");
         wasmtime_component_val_delete(&value);
         return result;
 }

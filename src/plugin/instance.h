@@ -20,7 +20,9 @@ struct plugin_instance {
         wasmtime_component_func_t poll;
         wasmtime_component_func_t save_state;
         wasmtime_component_func_t restore_state;
+        wasmtime_component_func_t load; /* the Python runtime's loader */
         bool has_lifecycle;
+        bool has_loader;
         uint64_t polls;                   /* served by this instance */
         struct memory_meter memory;       /* all of its linear memories */
         struct sandbox_state own_sandbox; /* used when none is shared (a trial) */
@@ -58,6 +60,18 @@ PH_MUST_USE int instance_poll(struct plugin_instance *instance, struct reading_l
 PH_MUST_USE int instance_save_state(struct plugin_instance *instance, uint8_t **ret_state,
                                     size_t *ret_size, struct plugin_failure *failure,
                                     bool *ret_is_poisoned);
+
+/* One module of a plugin given as Python source. */
+struct source_module {
+        char *name;   /* "app", "helpers", ... */
+        char *source; /* NUL-terminated Python */
+};
+
+/* Hands a plugin's modules (borrowed) to the Python runtime's loader,
+ * which imports `app`. Only for instances of the Python runtime. */
+PH_MUST_USE int instance_load_sources(struct plugin_instance *instance,
+                                      const struct source_module *modules, size_t count,
+                                      struct plugin_failure *failure, bool *ret_is_poisoned);
 
 /* Calls lifecycle.restore-state with `size` bytes (borrowed). */
 PH_MUST_USE int instance_restore_state(struct plugin_instance *instance, const uint8_t *state,

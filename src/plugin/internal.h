@@ -29,6 +29,7 @@
 #define WIT_TYPES WIT_INTERFACE("types")
 #define WIT_SENSOR_LOGIC WIT_INTERFACE("sensor-logic")
 #define WIT_LIFECYCLE WIT_INTERFACE("lifecycle")
+#define WIT_LOADER WIT_INTERFACE("loader")
 #define WIT_POLL "poll"
 
 /* Wasmtime's epoch advances every EPOCH_TICK_MS; call budgets are counted
@@ -49,6 +50,9 @@ struct plugin_engine {
         bool has_ticker;
         char cache_dir[PATH_MAX]; /* compiled components; "" when disabled */
         bool is_unlimited;        /* plugin_engine_new_unlimited: limits off */
+        char python_runtime_path[PATH_MAX];
+        pthread_mutex_t runtime_lock;         /* guards python_runtime */
+        wasmtime_component_t *python_runtime; /* compiled once, on first use */
 };
 
 /* What a plugin's calls have used of its grants: one per plugin, shared by
@@ -125,6 +129,12 @@ wasmtime_error_t *abi_no_blocking_define(wasmtime_component_linker_t *linker);
 PH_MUST_USE int engine_load_component(struct plugin_engine *engine, const char *path,
                                       wasmtime_component_t **ret_component,
                                       struct digest *ret_digest, struct ph_error *error);
+
+/* Returns (a new reference to) the shared Python runtime component,
+ * loading and checking it on first use. Thread-safe. The caller frees it
+ * with wasmtime_component_delete. */
+PH_MUST_USE int engine_python_runtime(struct plugin_engine *engine,
+                                      wasmtime_component_t **ret_component, struct ph_error *error);
 
 /* Returns the compiled component for `bytes` (whose SHA-256 is `digest`)
  * from the cache, or compiles it and stores it. `path` is for messages.

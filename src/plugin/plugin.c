@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "plugin/instance.h"
 #include "plugin/internal.h"
+#include "plugin/python_source.h"
 
 #define MAX_BACKOFF_MS 60000u
 #define MAX_STATE_FILE_BYTES (1024u * 1024u)
@@ -41,6 +42,10 @@ struct plugin_version {
         struct file_identity identity;
         time_t loaded_at;
         bool imports_leds; /* it can drive the LEDs (and owns them, if granted) */
+        /* Python source run on the shared runtime (then `component` is the
+         * runtime and grants are checked at each call), or NULL. */
+        struct source_module *modules;
+        size_t module_count;
 };
 
 struct saved_state {
@@ -132,6 +137,7 @@ static void version_free(struct plugin_version *version) {
                 return;
         if (version->component != NULL)
                 wasmtime_component_delete(version->component);
+        python_source_free(version->modules, version->module_count);
         free(version);
 }
 
@@ -171,15 +177,28 @@ static struct plugin_version *load_version(struct plugin_engine *engine, const c
         }
         /* The identity is taken before reading: if the file changes while we
          * read it, the next check sees a newer identity and loads again. */
-        if (file_get_identity(path, &version->identity, error) < 0 ||
-            engine_load_component(engine, path, &version->component, &version->digest, error) < 0)
+        if (python_source_identity(path, &version->identity, error) < 0)
                 goto fail;
-        if (world_check(engine, version->component, grants, error) < 0) {
-                ph_error_prefix(error, "%s", path);
-                goto fail;
+        if (python_source_is(path)) {
+                /* The runtime imports every capability; this plugin's grants
+                 * are enforced at each call instead of at load. */
+                if (python_source_read(path, &version->modules, &version->module_count,
+                                       &version->digest, error) < 0 ||
+                    engine_python_runtime(engine, &version->component, error) < 0)
+                        goto fail;
+                version->imports_leds = true;
+        } else {
+                if (engine_load_component(engine, path, &version->component, &version->digest,
+                                          error) < 0)
+                        goto fail;
+                if (world_check(engine, version->component, grants, error) < 0) {
+                        ph_error_prefix(error, "%s", path);
+                        goto fail;
+                }
+                version->imports_leds =
+                        world_imports(engine, version->component, WIT_LED_CONTROLLER);
         }
         digest_to_hex(&version->digest, version->hex);
-        version->imports_leds = world_imports(engine, version->component, WIT_LED_CONTROLLER);
         version->loaded_at = time(NULL);
         return version;
 fail:
@@ -213,8 +232,21 @@ static struct plugin_instance *start_instance(struct plugin *plugin,
                 set_instance_failure(failure, &error);
                 return NULL;
         }
+        bool is_poisoned = false;
+        if (version->modules != NULL &&
+            instance_load_sources(instance, version->modules, version->module_count, failure,
+                                  &is_poisoned) < 0) {
+                /* The plugin's own import failed: keep its traceback. */
+                char message[PH_ERROR_MESSAGE_MAX];
+                snprintf(message, sizeof(message), "loading the Python source: %.900s",
+                         failure->message);
+                snprintf(failure->message, sizeof(failure->message), "%s", message);
+                if (!is_crash(failure->kind))
+                        failure->kind = PLUGIN_FAILURE_INSTANTIATE;
+                instance_free(instance);
+                return NULL;
+        }
         if (instance->has_lifecycle && state->bytes != NULL) {
-                bool is_poisoned = false;
                 if (instance_restore_state(instance, state->bytes, state->size, failure,
                                            &is_poisoned) < 0) {
                         char message[PH_ERROR_MESSAGE_MAX];
@@ -377,7 +409,7 @@ const char *plugin_path(const struct plugin *plugin) {
  * thread's. Called with `lock` held. */
 static void check_file_changed(struct plugin *plugin) {
         struct file_identity identity;
-        if (file_get_identity(plugin->config.path, &identity, NULL) < 0)
+        if (python_source_identity(plugin->config.path, &identity, NULL) < 0)
                 return;
         if (file_identity_equal(&identity, &plugin->seen_identity))
                 return;

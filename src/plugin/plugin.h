@@ -37,6 +37,10 @@ PH_MUST_USE struct plugin_engine *plugin_engine_new(const char *cache_dir, struc
 PH_MUST_USE struct plugin_engine *plugin_engine_new_unlimited(const char *cache_dir,
                                                               struct ph_error *error);
 
+/* Where the shared Python runtime component is (plugins given as Python
+ * source run on it). Copies `path`. Call before making plugins. */
+void plugin_engine_set_python_runtime(struct plugin_engine *engine, const char *path);
+
 /* Accepts NULL. */
 void plugin_engine_free(struct plugin_engine *engine);
 

@@ -8,11 +8,13 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/file.h"
 #include "core/log.h"
+#include "plugin/python_source.h"
 
 struct watched_plugin {
         struct plugin *plugin;
@@ -68,6 +70,11 @@ static void on_change_noticed(struct plugin *plugin, void *data) {
         reloader_request(data, plugin);
 }
 
+static bool is_python_file(const char *name) {
+        size_t length = strlen(name);
+        return length > 3 && strcmp(name + length - 3, ".py") == 0;
+}
+
 static void drain_inotify(struct reloader *reloader) {
         char buffer[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
         for (;;) {
@@ -83,7 +90,9 @@ static void drain_inotify(struct reloader *reloader) {
                         for (size_t i = 0; i < reloader->count; i++) {
                                 struct watched_plugin *entry = &reloader->watched[i];
                                 if (entry->watch == event->wd &&
-                                    strcmp(entry->file_name, event->name) == 0)
+                                    (entry->file_name[0] == '\0'
+                                             ? is_python_file(event->name)
+                                             : strcmp(entry->file_name, event->name) == 0))
                                         set_due(reloader, entry);
                         }
                         pthread_mutex_unlock(&reloader->lock);
@@ -108,7 +117,8 @@ static long run_due_reloads(struct reloader *reloader) {
                         continue;
                 }
                 struct file_identity identity;
-                bool exists = file_get_identity(plugin_path(entry->plugin), &identity, NULL) == 0;
+                bool exists =
+                        python_source_identity(plugin_path(entry->plugin), &identity, NULL) == 0;
                 pthread_mutex_lock(&reloader->lock);
                 bool is_settled = exists && entry->has_identity &&
                                   file_identity_equal(&identity, &entry->identity_when_due);
@@ -125,6 +135,9 @@ static long run_due_reloads(struct reloader *reloader) {
                         entry->is_pending = false;
                 }
                 pthread_mutex_unlock(&reloader->lock);
+                log_write(LOG_LEVEL_DEBUG, plugin_name(entry->plugin),
+                          "file %s: %s", exists ? "seen" : "missing",
+                          is_settled ? "settled, reloading" : "changing, waiting");
                 if (is_settled) {
                         struct ph_error error = {0};
                         /* plugin_reload logs its outcome itself. */
@@ -166,6 +179,24 @@ static void *run_reloader(void *argument) {
  * replaces its inode, and a watch on the old inode would go quiet. */
 static void watch_file(struct reloader *reloader, struct watched_plugin *entry) {
         const char *path = plugin_path(entry->plugin);
+        struct stat info;
+        if (stat(path, &info) == 0 && S_ISDIR(info.st_mode)) {
+                /* A plugin given as a directory of Python modules: any .py
+                 * in it (file_name "" means any). */
+                entry->file_name[0] = '\0';
+                entry->watch =
+                        reloader->inotify_fd < 0
+                                ? -1
+                                : inotify_add_watch(reloader->inotify_fd, path,
+                                                    IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
+                                                            IN_DELETE | IN_MOVED_FROM);
+                if (entry->watch < 0)
+                        log_write(LOG_LEVEL_WARNING, plugin_name(entry->plugin),
+                                  "cannot watch %s with inotify (%s): changes are seen at each "
+                                  "poll only",
+                                  path, strerror(errno));
+                return;
+        }
         char directory[PATH_MAX];
         const char *slash = strrchr(path, '/');
         size_t directory_length = slash != NULL ? (size_t)(slash - path) : 0;

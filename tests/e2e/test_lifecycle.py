@@ -3,12 +3,13 @@ rejection of bad versions, probation and rollback, crash restarts,
 quarantine, states on disk, planned restarts."""
 
 import os
+import time
 import shutil
 import signal
 
 import pytest
 
-from conftest import plugin, write_config
+from conftest import READER, plugin, write_config
 
 
 def value(line):
@@ -31,7 +32,7 @@ def deploy(source, target, method="rename"):
             shutil.copyfileobj(new, old)
 
 
-def setup(tmp_path, name, start_version, **settings):
+def setup(tmp_path, name, start_version, debounce_ms=50, **settings):
     watched = tmp_path / "plugins" / f"{name}.wasm"
     watched.parent.mkdir(exist_ok=True)
     shutil.copyfile(plugin(start_version), watched)
@@ -40,7 +41,7 @@ def setup(tmp_path, name, start_version, **settings):
     options.update(settings)
     config = write_config(tmp_path,
                           f"state_dir = {tmp_path / 'state'}\nstate_write_interval_s = 0\n"
-                          "reload_debounce_ms = 50\n"
+                          f"reload_debounce_ms = {debounce_ms}\n"
                           f"[plugin {name}]\nfile = {watched}\n"
                           + "".join(f"{k} = {v}\n" for k, v in options.items()))
     return watched, config
@@ -173,3 +174,119 @@ def test_memory_high_water_triggers_planned_restarts(tmp_path, daemons):
     lines = daemon.read(5)
     assert [value(line) for line in lines] == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert daemon.log().count("planned restart") >= 3
+
+
+PY_COUNTER = '''
+import json
+from pyhost_sdk import report_errors
+from wit_world import exports
+from wit_world.imports.types import Quantity, SensorReading, Status
+
+STEP = {step}
+count = 0
+
+class SensorLogic(exports.SensorLogic):
+    @report_errors
+    def poll(self):
+        global count
+        count += STEP
+        return [SensorReading(sensor="py-{step}", quantity=Quantity.TEMPERATURE,
+                              value=float(count), unit="count", status=Status.OK)]
+
+class Lifecycle(exports.Lifecycle):
+    @report_errors
+    def save_state(self):
+        return json.dumps({{"count": count}}).encode()
+
+    @report_errors
+    def restore_state(self, state):
+        global count
+        count = json.loads(state)["count"]
+'''
+
+
+def py_setup(tmp_path, source):
+    watched = tmp_path / "plugins" / "counter.py"
+    watched.parent.mkdir(exist_ok=True)
+    watched.write_text(source)
+    options = {"interval_s": 0.1, "probation_polls": 2, "restart_backoff_ms": 10,
+               "grants": "gpio-provider, logging"}
+    config = write_config(tmp_path,
+                          "reload_debounce_ms = 50\n"
+                          f"[plugin counter]\nfile = {watched}\n"
+                          + "".join(f"{k} = {v}\n" for k, v in options.items()))
+    return watched, config
+
+
+def test_python_source_plugin_edited_in_place_takes_effect_at_the_next_poll(tmp_path, daemons):
+    watched, config = py_setup(tmp_path, PY_COUNTER.format(step=1))
+    daemon = daemons(config, tmp_path)
+    before = daemon.read(3)
+    assert [value(line) for line in before] == [1.0, 2.0, 3.0]
+    with open(watched, "r+") as f:  # edited in place, as an editor saving would
+        f.truncate(0)
+        f.write(PY_COUNTER.format(step=100))
+    lines = daemon.read_until(lambda line: sensor(line) == "py-100")
+    last_old = value(lines[-2]) if len(lines) > 1 else 3.0
+    assert value(lines[-1]) == last_old + 100  # the count was handed over
+    assert "reloaded: version" in daemon.log()
+
+
+def test_python_source_that_raises_while_loading_never_replaces_the_running_one(tmp_path,
+                                                                               daemons):
+    watched, config = py_setup(tmp_path, PY_COUNTER.format(step=1))
+    daemon = daemons(config, tmp_path)
+    daemon.read(2)
+    watched.write_text('raise RuntimeError("broken at import")\n')
+    daemon.wait_for_log("new version rejected")
+    daemon.wait_for_log("RuntimeError: broken at import")
+    lines = daemon.read(3)
+    assert all(sensor(line) == "py-1" for line in lines)
+
+
+def test_a_file_written_in_slow_chunks_is_not_loaded_half_way(tmp_path, daemons):
+    # Chunks 100 ms apart, a debounce of 300 ms: the writer is never idle
+    # long enough for a half-written file to look finished.
+    watched, config = setup(tmp_path, "counter", "stateful-counter", debounce_ms=300)
+    daemon = daemons(config, tmp_path)
+    daemon.read(2)
+    data = plugin("stateful-counter-v2").read_bytes()
+    chunk = len(data) // 8 + 1
+    with open(watched, "wb"):
+        pass
+    for start in range(0, len(data), chunk):  # each chunk: open, append, close
+        with open(watched, "ab") as f:
+            f.write(data[start:start + chunk])
+        time.sleep(0.1)
+    daemon.read_until(lambda line: sensor(line) == "counter-v2")
+    assert "rejected" not in daemon.log()
+
+
+def test_other_plugins_keep_their_rhythm_while_one_compiles_a_new_version(tmp_path, daemons):
+    # A cache of its own: the new version really compiles (seconds).
+    cache = tmp_path / "cold-cache"
+    watched = tmp_path / "reloading.wasm"
+    shutil.copyfile(plugin("stateful-counter"), watched)
+    config = tmp_path / "pyhost.ini"
+    config.write_text(f"[host]\ncache_dir = {cache}\nreload_debounce_ms = 50\n"
+                      f"[plugin fast]\nfile = {plugin('counter')}\ninterval_s = 0.1\n{READER}"
+                      f"[plugin slow]\nfile = {plugin('counter')}\ninterval_s = 0.25\n{READER}"
+                      f"[plugin reloading]\nfile = {watched}\ninterval_s = 0.1\n{READER}")
+    daemon = daemons(config, tmp_path, )
+    daemon.read_until(lambda line: line["plugin"] == "reloading", timeout=120)
+    deploy(plugin("stateful-counter-v2"), watched)
+    started = time.monotonic()
+    lines = daemon.read_until(lambda line: line["plugin"] == "reloading"
+                              and sensor(line) == "counter-v2", timeout=120)
+    took = time.monotonic() - started
+    by_plugin = {name: [value(l) for l in lines if l["plugin"] == name]
+                 for name in ("fast", "slow", "reloading")}
+    # Compiling took seconds; meanwhile everyone, the old version of the
+    # reloading plugin included, kept polling on schedule (loosely: at
+    # least half the polls their intervals allow).
+    assert took > 1.0, f"the reload was not cold ({took:.2f} s)"
+    assert len(by_plugin["fast"]) >= took / 0.1 / 2
+    assert len(by_plugin["slow"]) >= took / 0.25 / 2
+    assert len(by_plugin["reloading"]) >= took / 0.1 / 2
+    for counts in by_plugin.values():
+        assert counts == sorted(counts)
