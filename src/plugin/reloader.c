@@ -135,8 +135,8 @@ static long run_due_reloads(struct reloader *reloader) {
                         entry->is_pending = false;
                 }
                 pthread_mutex_unlock(&reloader->lock);
-                log_write(LOG_LEVEL_DEBUG, plugin_name(entry->plugin),
-                          "file %s: %s", exists ? "seen" : "missing",
+                log_write(LOG_LEVEL_DEBUG, plugin_name(entry->plugin), "file %s: %s",
+                          exists ? "seen" : "missing",
                           is_settled ? "settled, reloading" : "changing, waiting");
                 if (is_settled) {
                         struct ph_error error = {0};
