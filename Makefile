@@ -44,11 +44,7 @@ binary: $(BUILD)/.wasmtime-dir $(BUILD)/.node-dir
 # in NAME/world (default: sensor-plugin) and may bring its own WIT in
 # NAME/wit.
 # $(3): more directories for the module path.
-COMPONENTIZE = dir=$(1); wit=wit; world=sensor-plugin; \
-	[ -f $$dir/world ] && world=$$(cat $$dir/world); \
-	[ -d $$dir/wit ] && wit=$$dir/wit; \
-	$$(cat $(BUILD)/.venv-dir)/bin/componentize-py -d $$wit -w $$world componentize \
-	    -p $$dir -p plugins/sdk $(3) app -o $(2).tmp > /dev/null && mv $(2).tmp $(2)
+COMPONENTIZE = scripts/componentize.sh $$(cat $(BUILD)/.venv-dir) $(1) $(2) $(3)
 
 .SECONDEXPANSION:
 $(BUILD)/plugins/%.wasm: $$(call PYTHON_FILES,plugins/$$*) $(wildcard plugins/sdk/*.py) \
@@ -63,7 +59,7 @@ $(BUILD)/test-plugins/%.wasm: $$(call PYTHON_FILES,tests/plugins/$$*) \
                               | $(BUILD)/.venv-dir
 	@mkdir -p $(dir $@)
 	@echo "componentize-py: $@"
-	@$(call COMPONENTIZE,tests/plugins/$*,$@,-p tests/plugin-lib)
+	@$(call COMPONENTIZE,tests/plugins/$*,$@,tests/plugin-lib)
 
 plugins: $(PLUGINS:%=$(BUILD)/plugins/%.wasm)
 
@@ -154,7 +150,8 @@ install:
 # tests and a `pyhost call` of the example plugin under qemu-user. Heavy
 # (the first Wasmtime build for aarch64 takes about 5 minutes on 2 cores,
 # cached like the native one), so not part of `make test`.
-cross-aarch64: $(BUILD)/plugins/sensor-logic.wasm $(BUILD)/.node-dir
+cross-aarch64: $(BUILD)/plugins/sensor-logic.wasm $(BUILD)/test-plugins/counter.wasm \
+               $(BUILD)/.node-dir
 	@scripts/setup-cross-aarch64.sh
 	@nice -n 19 scripts/build-wasmtime.sh aarch64-unknown-linux-gnu > $(BUILD)/.wasmtime-aarch64-dir.tmp
 	@mv $(BUILD)/.wasmtime-aarch64-dir.tmp $(BUILD)/.wasmtime-aarch64-dir

@@ -332,10 +332,11 @@ static void keep_restart_only_settings(struct host_config *next) {
         size_t count = 0;
         if (strcmp(next->cache_dir, config.cache_dir) != 0 ||
             strcmp(next->state_dir, config.state_dir) != 0 ||
+            strcmp(next->python_runtime, config.python_runtime) != 0 ||
             next->state_write_interval_s != config.state_write_interval_s ||
             next->reload_debounce_ms != config.reload_debounce_ms)
-                changed[count++] = "[host] cache_dir, state_dir, state_write_interval_s or "
-                                   "reload_debounce_ms";
+                changed[count++] = "[host] cache_dir, state_dir, python_runtime, "
+                                   "state_write_interval_s or reload_debounce_ms";
         if (memcmp(&next->board, &config.board, sizeof(config.board)) != 0)
                 changed[count++] = "[board]";
         if (memcmp(&next->http, &config.http, sizeof(config.http)) != 0)
@@ -351,6 +352,7 @@ static void keep_restart_only_settings(struct host_config *next) {
                           changed[i]);
         memcpy(next->cache_dir, config.cache_dir, sizeof(config.cache_dir));
         memcpy(next->state_dir, config.state_dir, sizeof(config.state_dir));
+        memcpy(next->python_runtime, config.python_runtime, sizeof(config.python_runtime));
         next->state_write_interval_s = config.state_write_interval_s;
         next->reload_debounce_ms = config.reload_debounce_ms;
         next->board = config.board;
@@ -368,6 +370,60 @@ static bool is_same_plugin(const struct plugin_config *running_config,
         return memcmp(&candidate, running_config, sizeof(candidate)) == 0;
 }
 
+/* The slow parts of a reload, run on a helper thread while the main thread
+ * keeps the watchdog (service_run_watched). */
+struct reload_work {
+        struct run_context *context;
+        struct host_config *next;
+        const int *kept_from;           /* per plugin of `next` */
+        const bool *needs_inspection;   /* per plugin of `next` */
+        const struct running *previous; /* phase 2: what ran before */
+        const bool *is_kept;            /* phase 2: per plugin of `previous` */
+        int result;
+        struct ph_error error;
+};
+
+/* Phase 1, with the old set still polling: every new or changed plugin must
+ * be a component of our world. Also fills the compiled-code cache, so
+ * phase 2's plugin_new does not compile. */
+static void inspect_new_plugins(void *data) {
+        struct reload_work *work = data;
+        for (size_t j = 0; j < work->next->plugin_count; j++) {
+                if (!work->needs_inspection[j])
+                        continue;
+                const struct plugin_config *wanted = &work->next->plugins[j];
+                struct plugin_interfaces interfaces;
+                work->result = plugin_inspect_file(work->context->engine, wanted->path, &interfaces,
+                                                   &work->error);
+                if (work->result < 0) {
+                        ph_error_prefix(&work->error, "[plugin %s]", wanted->name);
+                        return;
+                }
+        }
+}
+
+/* Phase 2, with polling stopped: unloads what goes, loads what comes (in
+ * the config's order) into `running`. */
+static void swap_plugins(void *data) {
+        struct reload_work *work = data;
+        for (size_t i = 0; i < work->previous->count; i++)
+                if (!work->is_kept[i]) {
+                        log_write(LOG_LEVEL_INFO, plugin_name(work->previous->plugins[i]),
+                                  "unloaded (SIGHUP)");
+                        plugin_free(work->previous->plugins[i]);
+                }
+        running.count = 0;
+        for (size_t j = 0; j < config.plugin_count; j++) {
+                if (work->kept_from[j] < 0) {
+                        load_plugin(work->context, &config.plugins[j]);
+                        continue;
+                }
+                running.plugins[running.count] = work->previous->plugins[work->kept_from[j]];
+                running.intervals[running.count] = config.plugins[j].interval_s;
+                running.count++;
+        }
+}
+
 /* SIGHUP. Live: [host] log_level, stop_timeout_s, stall_timeout_s, and the
  * [plugin NAME] sections: added, removed or changed plugins (a changed one
  * is unloaded, writing its state, and loaded anew, restoring it). Only a
@@ -375,7 +431,7 @@ static bool is_same_plugin(const struct plugin_config *running_config,
  * does not parse or validate, or a new or changed plugin whose file is not
  * a component of the sensor-plugin world, refuses the whole reload: the
  * running configuration stays. */
-static void reload_config(struct run_context *context) {
+static void reload_config(struct run_context *context, struct service_watchdog *watchdog) {
         static struct host_config next; /* large: off the stack */
         struct ph_error error = {0};
         struct timespec now;
@@ -390,7 +446,12 @@ static void reload_config(struct run_context *context) {
 
         /* For each plugin of `next`: the running plugin it keeps, or -1. */
         int kept_from[CONFIG_MAX_PLUGINS];
+        bool needs_inspection[CONFIG_MAX_PLUGINS] = {0};
         bool is_set_changed = false;
+        struct reload_work work = {.context = context,
+                                   .next = &next,
+                                   .kept_from = kept_from,
+                                   .needs_inspection = needs_inspection};
         if (read_config(context, &next, &error) < 0)
                 goto refuse;
         keep_restart_only_settings(&next);
@@ -412,16 +473,16 @@ static void reload_config(struct run_context *context) {
                 if (before != NULL && is_same_plugin(before, wanted))
                         continue; /* did not load before either: try again, not a refusal */
                 /* New or changed: it must at least be a component of our
-                 * world before anything running is touched. This also puts
-                 * its compiled code in the cache for plugin_new. */
-                struct plugin_interfaces interfaces;
-                if (plugin_inspect_file(context->engine, wanted->path, &interfaces, &error) < 0) {
-                        ph_error_prefix(&error, "[plugin %s]", wanted->name);
-                        goto refuse;
-                }
+                 * world before anything running is touched. */
+                needs_inspection[j] = true;
         }
         if (next.plugin_count != running.count)
                 is_set_changed = true;
+        service_run_watched(inspect_new_plugins, &work, watchdog, &running.liveness);
+        if (work.result < 0) {
+                error = work.error;
+                goto refuse;
+        }
 
         /* Accepted. The live [host] values first. */
         config.log_level = next.log_level;
@@ -438,30 +499,20 @@ static void reload_config(struct run_context *context) {
 
         struct stop_guard no_guard = {0};
         stop_running(&no_guard);
+        /* No plugin thread runs now: nothing to watch but the swap itself. */
+        liveness_init(&running.liveness);
         struct running previous = running;
-        running.count = 0;
         bool is_kept[CONFIG_MAX_PLUGINS] = {0};
+        size_t kept = 0;
         for (size_t j = 0; j < next.plugin_count; j++)
-                if (kept_from[j] >= 0)
+                if (kept_from[j] >= 0) {
                         is_kept[kept_from[j]] = true;
-        for (size_t i = 0; i < previous.count; i++)
-                if (!is_kept[i]) {
-                        log_write(LOG_LEVEL_INFO, plugin_name(previous.plugins[i]),
-                                  "unloaded (SIGHUP)");
-                        plugin_free(previous.plugins[i]);
+                        kept++;
                 }
         config = next; /* nothing reads it now: the scheduler and server are stopped */
-        size_t kept = 0;
-        for (size_t j = 0; j < next.plugin_count; j++) {
-                if (kept_from[j] < 0) {
-                        load_plugin(context, &config.plugins[j]);
-                        continue;
-                }
-                running.plugins[running.count] = previous.plugins[kept_from[j]];
-                running.intervals[running.count] = config.plugins[j].interval_s;
-                running.count++;
-                kept++;
-        }
+        work.previous = &previous;
+        work.is_kept = is_kept;
+        service_run_watched(swap_plugins, &work, watchdog, &running.liveness);
         if (start_running(context, &error) < 0)
                 log_write(LOG_LEVEL_ERROR, "host", "SIGHUP: cannot start polling again: %s",
                           error.message);
@@ -493,7 +544,7 @@ static int serve(struct run_context *context, const sigset_t *signals) {
                 if (signal_number < 0)
                         continue; /* EAGAIN: time for a check; EINTR */
                 if (signal_number == SIGHUP) {
-                        reload_config(context);
+                        reload_config(context, &watchdog);
                 } else if (signal_number == SIGUSR1) {
                         log_write(LOG_LEVEL_INFO, "host", "SIGUSR1: lifting quarantines");
                         for (size_t i = 0; i < running.count; i++)

@@ -75,6 +75,66 @@ void service_watchdog_check(struct service_watchdog *watchdog, struct liveness *
         watchdog->stalled = stalled;
 }
 
+struct watched_work {
+        void (*work)(void *data);
+        void *data;
+        pthread_mutex_t lock; /* guards is_done */
+        pthread_cond_t done;
+        bool is_done;
+};
+
+static void *watched_main(void *argument) {
+        struct watched_work *watched = argument;
+        watched->work(watched->data);
+        pthread_mutex_lock(&watched->lock);
+        watched->is_done = true;
+        pthread_cond_signal(&watched->done);
+        pthread_mutex_unlock(&watched->lock);
+        return NULL;
+}
+
+static struct timespec monotonic_after_ms(int64_t ms) {
+        struct timespec time;
+        clock_gettime(CLOCK_MONOTONIC, &time);
+        time.tv_sec += (time_t)(ms / 1000);
+        time.tv_nsec += (long)(ms % 1000) * 1000000L;
+        if (time.tv_nsec >= 1000000000L) {
+                time.tv_sec++;
+                time.tv_nsec -= 1000000000L;
+        }
+        return time;
+}
+
+void service_run_watched(void (*work)(void *data), void *data, struct service_watchdog *watchdog,
+                         struct liveness *liveness) {
+        struct watched_work watched = {.work = work, .data = data};
+        pthread_mutex_init(&watched.lock, NULL);
+        pthread_condattr_t attributes;
+        pthread_condattr_init(&attributes);
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+        pthread_cond_init(&watched.done, &attributes);
+        pthread_condattr_destroy(&attributes);
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, watched_main, &watched) != 0) {
+                work(data);
+        } else {
+                pthread_mutex_lock(&watched.lock);
+                while (!watched.is_done) {
+                        pthread_mutex_unlock(&watched.lock);
+                        service_watchdog_check(watchdog, liveness, liveness_now_ms());
+                        struct timespec until = monotonic_after_ms(
+                                service_watchdog_wait_ms(watchdog, liveness_now_ms()));
+                        pthread_mutex_lock(&watched.lock);
+                        if (!watched.is_done)
+                                pthread_cond_timedwait(&watched.done, &watched.lock, &until);
+                }
+                pthread_mutex_unlock(&watched.lock);
+                pthread_join(thread, NULL);
+        }
+        pthread_cond_destroy(&watched.done);
+        pthread_mutex_destroy(&watched.lock);
+}
+
 static void *guard_main(void *argument) {
         struct stop_guard *guard = argument;
         struct timespec deadline;

@@ -4,7 +4,8 @@
  *
  * Threads: the watchdog belongs to the main thread. The stop guard runs one
  * thread of its own between stop_guard_start and stop_guard_finish; its
- * lock guards `is_done` and the stage name. */
+ * lock guards `is_done` and the stage name. service_run_watched runs one
+ * helper thread for the duration of the call. */
 #ifndef PH_CLI_SERVICE_H
 #define PH_CLI_SERVICE_H
 
@@ -35,6 +36,14 @@ int64_t service_watchdog_wait_ms(const struct service_watchdog *watchdog, int64_
  * worker once (and its recovery). Borrows `liveness`. */
 void service_watchdog_check(struct service_watchdog *watchdog, struct liveness *liveness,
                             int64_t now_ms);
+
+/* Runs `work(data)` on a helper thread while the calling (main) thread
+ * goes on checking `watchdog` against `liveness` (borrowed), so that a long
+ * job such as compiling a plugin during a reload neither starves the
+ * watchdog nor hides a stalled plugin. Returns when `work` has returned.
+ * If no thread can be started, runs `work` on the calling thread. */
+void service_run_watched(void (*work)(void *data), void *data, struct service_watchdog *watchdog,
+                         struct liveness *liveness);
 
 /* Sends `state` to systemd, logging a failure (never fatal: the host
  * runs on without the service manager's news). */

@@ -38,14 +38,26 @@ static void *run_ticker(void *argument) {
         return NULL;
 }
 
+/* Compiled code is for one CPU: caches shared between machines (or a
+ * cross-compiled host under emulation) keep apart. */
+#if defined(__x86_64__)
+#define HOST_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define HOST_ARCH "aarch64"
+#elif defined(__riscv)
+#define HOST_ARCH "riscv64"
+#else
+#define HOST_ARCH "unknown"
+#endif
+
 /* Sets up the compiled-code cache directory; entries are named by the
  * engine's version and settings (see component_cache.c). */
 static int configure_cache(struct plugin_engine *engine, const char *cache_dir,
                            struct ph_error *error) {
         char directory[PATH_MAX];
         /* Code compiled for epoch interruption differs from code without. */
-        if (snprintf(directory, sizeof(directory), "%s/wasmtime-%s-cranelift-%s", cache_dir,
-                     WASMTIME_VERSION,
+        if (snprintf(directory, sizeof(directory), "%s/wasmtime-%s-" HOST_ARCH "-cranelift-%s",
+                     cache_dir, WASMTIME_VERSION,
                      engine->is_unlimited ? "plain" : "epoch") >= (int)sizeof(directory))
                 return ph_error_set(error, -ENAMETOOLONG, "%s: path too long", cache_dir);
         int result = file_make_directories(directory, 0700, error);
