@@ -5,9 +5,11 @@ the attacker keeps its poll rhythm. The README's security section lists the
 same table."""
 
 import os
+import re
 import shutil
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -24,6 +26,7 @@ def run_beside_steady(tmp_path, daemons, attacker, settings="", seconds=3.0):
     """Runs `attacker` next to a steady counter; returns the daemon, the
     attacker's lines and the steady plugin's values over `seconds`."""
     config = write_config(tmp_path,
+                          "[http]\nport = 0\n"
                           f"[plugin attacker]\nfile = {plugin(attacker)}\ninterval_s = 0.2\n"
                           f"{settings or READER}"
                           f"[plugin steady]\nfile = {plugin('counter')}\n"
@@ -51,6 +54,12 @@ def run_beside_steady(tmp_path, daemons, attacker, settings="", seconds=3.0):
     # the polls its interval allows (loose: the machine has 2 shared cores).
     assert steady == [float(n) for n in range(1, len(steady) + 1)]
     assert len(steady) >= 1 + seconds / STEADY_INTERVAL_S / 2, steady
+    # And the web server kept answering.
+    port = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", daemon.log()).group(1)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as reply:
+        assert reply.status == 200
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/readings", timeout=5) as reply:
+        assert "steady" in reply.read().decode()
     return daemon, attacker_lines
 
 
