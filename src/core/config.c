@@ -698,6 +698,27 @@ static struct plugin_config *plugin_for_section(struct host_config *config, cons
         return plugin;
 }
 
+/* What a key takes, for the keys whose rules are not obvious from the name. */
+static const char *hint_for(const char *key) {
+        static const struct {
+                const char *key;
+                const char *hint;
+        } hints[] = {
+                {"token", "16 to 127 printable ASCII characters without spaces"},
+                {"grants", "a list of gpio-provider, led-controller, logging"},
+                {"led_safe_state", "two of off, green, yellow, red (\"yellow, off\")"},
+                {"dht22_pins", "a list of pin numbers 0-255 (\"4, 17\")"},
+                {"interval_s", "seconds, from 0.01 to 86400"},
+                {"budget_ms", "milliseconds, from 1 to 60000"},
+                {"log_level", "debug, info, warning or error"},
+                {"backend", "sim or linux"},
+        };
+        for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+                if (strcmp(hints[i].key, key) == 0)
+                        return hints[i].hint;
+        return NULL;
+}
+
 /* inih callback: returns nonzero to go on, 0 to stop at the first error. */
 static int on_entry(void *user, const char *section, const char *key, const char *value) {
         struct parse *parse = user;
@@ -736,8 +757,10 @@ static int on_entry(void *user, const char *section, const char *key, const char
                 return 0;
         }
         if (result < 0) {
-                ph_error_set(parse->error, -EINVAL, "%s: [%s] %s: invalid value '%s'", parse->path,
-                             section, key, value);
+                const char *hint = hint_for(key);
+                ph_error_set(parse->error, -EINVAL, "%s: [%s] %s: invalid value '%s'%s%s",
+                             parse->path, section, key, value, hint != NULL ? ": expected " : "",
+                             hint != NULL ? hint : "");
                 return 0;
         }
         return 1;

@@ -229,6 +229,18 @@ static void test_plugin_file_gets_its_name_from_the_file(void **state) {
         assert_string_equal(config.plugins[0].path, "build/plugins/sensor-logic.wasm");
 }
 
+static void test_invalid_values_say_what_is_expected(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_true(load("[http]\ntoken = short\n", &config, &error) < 0);
+        assert_non_null(strstr(error.message, "[http] token: invalid value 'short': expected 16 "
+                                              "to 127 printable ASCII characters"));
+        assert_true(load("[plugin a]\nfile = a\nled_safe_state = blue, off\n", &config, &error) <
+                    0);
+        assert_non_null(strstr(error.message, "expected two of off, green, yellow, red"));
+}
+
 static void test_leds_have_one_owner(void **state) {
         (void)state;
         struct host_config config;
@@ -292,6 +304,7 @@ int main(void) {
                 cmocka_unit_test(test_missing_file_is_named),
                 cmocka_unit_test(test_plugin_file_gets_its_name_from_the_file),
                 cmocka_unit_test(test_leds_have_one_owner),
+                cmocka_unit_test(test_invalid_values_say_what_is_expected),
                 cmocka_unit_test(test_grants_pins_and_safe_state_are_parsed),
                 cmocka_unit_test(test_config_plugins_are_granted_nothing_by_default),
         };
