@@ -5,7 +5,8 @@
  * polls it 100 times to warm up, then POLLS times, timing each call, and
  * prints one JSON object: load time, p50/p95/p99 of a poll in microseconds,
  * failures. --unlimited runs it without the per-plugin limits (to measure
- * what they cost); --budget sets the CPU budget of a call (default 1000). */
+ * what they cost); --budget sets the CPU budget of a call (default 1000);
+ * --restart-every-poll makes each poll start a fresh instance first. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +37,12 @@ int main(int argc, char **argv) {
         static const struct option long_options[] = {{"cache", required_argument, NULL, 'c'},
                                                      {"budget", required_argument, NULL, 'b'},
                                                      {"unlimited", no_argument, NULL, 'u'},
+                                                     {"restart-every-poll", no_argument, NULL, 'r'},
                                                      {NULL, 0, NULL, 0}};
         const char *cache_dir = NULL;
         long budget_ms = 1000;
         bool is_unlimited = false;
+        bool is_restarting = false;
         int option;
         while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
                 if (option == 'c')
@@ -48,6 +51,8 @@ int main(int argc, char **argv) {
                         budget_ms = strtol(optarg, NULL, 10);
                 else if (option == 'u')
                         is_unlimited = true;
+                else if (option == 'r')
+                        is_restarting = true;
                 else
                         return 2;
         }
@@ -72,6 +77,8 @@ int main(int argc, char **argv) {
         config.plugins[0].budget_ms = (uint32_t)budget_ms;
         config.plugins[0].restart_backoff_ms = 0;
         config.plugins[0].max_failures = 1000000;
+        /* Every poll in a fresh instance: measures what a restart costs. */
+        config.plugins[0].restart_after_polls = is_restarting ? 1 : 0;
         double start = now_us();
         struct plugin_engine *engine = is_unlimited ? plugin_engine_new_unlimited(cache_dir, &error)
                                                     : plugin_engine_new(cache_dir, &error);
