@@ -43,29 +43,80 @@ static int digest_file(const char *path, struct digest *ret_digest) {
         return result;
 }
 
+/* The .sha256 beside an entry: the entry's digest, and the identity (inode,
+ * size, times) the entry had when that digest was last checked. While the
+ * identity is unchanged the entry is not hashed again: rehashing 32 MB at
+ * every start would cost more than the rest of loading. Any write to the
+ * entry (a torn write, a copy over it, a tool editing it) changes its
+ * identity and brings the full check back; only corruption below the file
+ * system (bit rot without a write) would go unseen until then. */
+static int write_record(const char *record_path, const char *hex,
+                        const struct file_identity *identity, struct ph_error *error) {
+        char text[DIGEST_HEX_SIZE + 160];
+        int length = snprintf(text, sizeof(text), "%s\nverified %llu %llu %lld %lld %lld\n", hex,
+                              (unsigned long long)identity->device,
+                              (unsigned long long)identity->inode, (long long)identity->size,
+                              (long long)identity->mtime_ns, (long long)identity->ctime_ns);
+        return file_write_atomic(record_path, text, (size_t)length, error);
+}
+
+static bool parse_record(const uint8_t *text, size_t size, char hex[DIGEST_HEX_SIZE],
+                         struct file_identity *ret_identity, bool *ret_has_identity) {
+        if (size < DIGEST_HEX_SIZE - 1)
+                return false;
+        memcpy(hex, text, DIGEST_HEX_SIZE - 1);
+        hex[DIGEST_HEX_SIZE - 1] = '\0';
+        char rest[200] = "";
+        size_t rest_size = size - (DIGEST_HEX_SIZE - 1);
+        if (rest_size >= sizeof(rest))
+                rest_size = sizeof(rest) - 1;
+        memcpy(rest, text + DIGEST_HEX_SIZE - 1, rest_size);
+        unsigned long long device = 0, inode = 0;
+        long long bytes = 0, mtime = 0, ctime = 0;
+        *ret_has_identity = sscanf(rest, "\nverified %llu %llu %lld %lld %lld", &device, &inode,
+                                   &bytes, &mtime, &ctime) == 5;
+        *ret_identity = (struct file_identity){.device = device,
+                                               .inode = inode,
+                                               .size = bytes,
+                                               .mtime_ns = mtime,
+                                               .ctime_ns = ctime};
+        return true;
+}
+
 /* Tries the entry; returns 0 and the component, -ENOENT when there is none,
  * or another negative code (with `why`) when it exists but is unusable. */
 static int load_entry(struct plugin_engine *engine, const char *entry_path, const char *digest_path,
                       wasmtime_component_t **ret_component, char *why, size_t why_size) {
-        uint8_t *recorded = NULL;
-        size_t recorded_size = 0;
-        if (file_read_all(digest_path, 2 * DIGEST_HEX_SIZE, &recorded, &recorded_size, NULL) < 0)
+        uint8_t *record = NULL;
+        size_t record_size = 0;
+        if (file_read_all(digest_path, 4 * DIGEST_HEX_SIZE, &record, &record_size, NULL) < 0)
                 return -ENOENT;
-        struct digest actual;
-        char actual_hex[DIGEST_HEX_SIZE];
-        int result = digest_file(entry_path, &actual);
-        if (result < 0) {
-                free(recorded);
-                snprintf(why, why_size, "unreadable (%s)", strerror(-result));
-                return result;
-        }
-        digest_to_hex(&actual, actual_hex);
-        bool matches = recorded_size >= DIGEST_HEX_SIZE - 1 &&
-                       memcmp(recorded, actual_hex, DIGEST_HEX_SIZE - 1) == 0;
-        free(recorded);
-        if (!matches) {
-                snprintf(why, why_size, "corrupt (its SHA-256 does not match)");
+        char recorded_hex[DIGEST_HEX_SIZE];
+        struct file_identity verified, now;
+        bool has_identity = false;
+        bool is_parsed = parse_record(record, record_size, recorded_hex, &verified, &has_identity);
+        free(record);
+        if (!is_parsed) {
+                snprintf(why, why_size, "corrupt (its .sha256 is unreadable)");
                 return -EBADMSG;
+        }
+        if (file_get_identity(entry_path, &now, NULL) < 0) {
+                snprintf(why, why_size, "missing");
+                return -ENOENT;
+        }
+        if (!has_identity || !file_identity_equal(&verified, &now)) {
+                struct digest actual;
+                char actual_hex[DIGEST_HEX_SIZE];
+                int result = digest_file(entry_path, &actual);
+                if (result < 0) {
+                        snprintf(why, why_size, "unreadable (%s)", strerror(-result));
+                        return result;
+                }
+                digest_to_hex(&actual, actual_hex);
+                if (strcmp(recorded_hex, actual_hex) != 0) {
+                        snprintf(why, why_size, "corrupt (its SHA-256 does not match)");
+                        return -EBADMSG;
+                }
         }
         wasmtime_error_t *wasm_error =
                 wasmtime_component_deserialize_file(engine->engine, entry_path, ret_component);
@@ -74,6 +125,11 @@ static int load_entry(struct plugin_engine *engine, const char *entry_path, cons
                 wasm_error_take(wasm_error, -EINVAL, &error, "foreign");
                 snprintf(why, why_size, "%s", error.message);
                 return -EINVAL;
+        }
+        if (!has_identity || !file_identity_equal(&verified, &now)) {
+                struct ph_error error = {0};
+                if (write_record(digest_path, recorded_hex, &now, &error) < 0)
+                        log_write(LOG_LEVEL_WARNING, "cache", "%s", error.message);
         }
         return 0;
 }
@@ -89,15 +145,17 @@ static void store_entry(const wasmtime_component_t *component, const char *entry
                 return;
         }
         struct digest digest;
-        char hex[DIGEST_HEX_SIZE + 1];
+        char hex[DIGEST_HEX_SIZE];
+        struct file_identity identity;
         int result = digest_compute(serialized.data, serialized.size, &digest);
         if (result == 0) {
                 digest_to_hex(&digest, hex);
-                hex[DIGEST_HEX_SIZE - 1] = '\n';
                 /* The .cwasm first: a .sha256 never names a file not yet there. */
                 result = file_write_atomic(entry_path, serialized.data, serialized.size, &error);
                 if (result == 0)
-                        result = file_write_atomic(digest_path, hex, DIGEST_HEX_SIZE, &error);
+                        result = file_get_identity(entry_path, &identity, &error);
+                if (result == 0)
+                        result = write_record(digest_path, hex, &identity, &error);
         }
         wasm_byte_vec_delete(&serialized);
         if (result < 0)
