@@ -125,14 +125,18 @@ int file_get_identity(const char *path, struct file_identity *ret_identity,
         struct stat info;
         if (stat(path, &info) < 0)
                 return ph_error_set(error, -errno, "%s: %s", path, strerror(errno));
-        *ret_identity = (struct file_identity){
-                .device = (uint64_t)info.st_dev,
-                .inode = (uint64_t)info.st_ino,
-                .size = (int64_t)info.st_size,
-                .mtime_ns = (int64_t)info.st_mtim.tv_sec * 1000000000 + info.st_mtim.tv_nsec,
-                .ctime_ns = (int64_t)info.st_ctim.tv_sec * 1000000000 + info.st_ctim.tv_nsec,
-        };
+        file_identity_from_stat(&info, ret_identity);
         return 0;
+}
+
+void file_identity_from_stat(const struct stat *info, struct file_identity *ret_identity) {
+        *ret_identity = (struct file_identity){
+                .device = (uint64_t)info->st_dev,
+                .inode = (uint64_t)info->st_ino,
+                .size = (int64_t)info->st_size,
+                .mtime_ns = (int64_t)info->st_mtim.tv_sec * 1000000000 + info->st_mtim.tv_nsec,
+                .ctime_ns = (int64_t)info->st_ctim.tv_sec * 1000000000 + info->st_ctim.tv_nsec,
+        };
 }
 
 bool file_identity_equal(const struct file_identity *a, const struct file_identity *b) {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
 
@@ -39,6 +40,9 @@ struct file_identity {
 
 PH_MUST_USE int file_get_identity(const char *path, struct file_identity *ret_identity,
                                   struct ph_error *error);
+
+/* The identity of a file already stat()ed. */
+void file_identity_from_stat(const struct stat *info, struct file_identity *ret_identity);
 bool file_identity_equal(const struct file_identity *a, const struct file_identity *b);
 
 #endif

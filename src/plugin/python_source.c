@@ -184,8 +184,11 @@ int python_source_identity(const char *path, struct file_identity *ret_identity,
         struct stat info;
         if (stat(path, &info) < 0)
                 return ph_error_set(error, -errno, "%s: %s", path, strerror(errno));
-        if (!S_ISDIR(info.st_mode))
-                return file_get_identity(path, ret_identity, error);
+        if (!S_ISDIR(info.st_mode)) {
+                /* One stat per poll is enough: this runs before every poll. */
+                file_identity_from_stat(&info, ret_identity);
+                return 0;
+        }
         char **names = NULL;
         size_t count = 0;
         int result = list_modules(path, &names, &count, error);
