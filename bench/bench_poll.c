@@ -97,7 +97,7 @@ int main(int argc, char **argv) {
                 struct reading_list readings;
                 struct plugin_failure failure;
                 double before = now_us();
-                int result = plugin_poll(plugin, &readings, &failure);
+                int result = plugin_poll(plugin, &readings, &failure, NULL);
                 double elapsed = now_us() - before;
                 if (result < 0 && i >= 0)
                         failures++;

@@ -112,7 +112,7 @@ int cmd_call(int argc, char **argv) {
         for (unsigned long i = 0; i < polls; i++) {
                 struct reading_list readings;
                 struct plugin_failure failure;
-                if (plugin_poll(plugin, &readings, &failure) < 0) {
+                if (plugin_poll(plugin, &readings, &failure, NULL) < 0) {
                         exit_code = 1;
                         fprintf(stderr, "pyhost: %s: poll %lu failed (%s): %s\n",
                                 plugin_name(plugin), i + 1, plugin_failure_kind_name(failure.kind),

@@ -2,8 +2,10 @@
  * operator's actions (poll now, reload, leave quarantine).
  *
  * Owns nothing: reads answer from the app state alone (never a plugin's
- * lock); actions call the plugin layer and then the feed. Called from the
- * server's worker threads, after routing and authentication. */
+ * lock); actions never wait for a plugin either: a reload is a request to
+ * the reloader, a poll or a reset runs on the plugin's own thread and the
+ * server answers when it is done (server.c). Called from the server's
+ * worker threads, after routing and authentication. */
 #ifndef PH_HTTP_API_H
 #define PH_HTTP_API_H
 
@@ -11,7 +13,7 @@
 #include <stddef.h>
 
 #include "core/app_state.h"
-#include "http/feed.h"
+#include "core/pipeline.h"
 #include "http/reply.h"
 #include "plugin/plugin.h"
 #include "plugin/reloader.h"
@@ -20,7 +22,6 @@
  * plugin i. */
 struct api {
         struct app_state *state;
-        struct feed *feed;
         struct plugin *const *plugins;
         size_t plugin_count;
         struct reloader *reloader;
@@ -41,11 +42,20 @@ void api_history(const struct api *api, struct http_reply *reply);
 void api_plugins(const struct api *api, struct http_reply *reply);
 /* `name` is the URL's, unvalidated. */
 void api_plugin(const struct api *api, const char *name, struct http_reply *reply);
-void api_action(const struct api *api, enum api_action action, const char *name, const char *body,
-                size_t body_size, struct http_reply *reply);
 
-/* A plugin's summary as in GET /api/plugins (and the event stream's
- * "plugin" events). Returns a new object, or NULL when out of memory. */
-json_t *api_plugin_summary(const struct app_plugin_view *view);
+/* An operator action, first step: the plugin exists and the body is
+ * acceptable; logs the action (and its reason). Returns 0, or a negative
+ * code with an error reply set. */
+PH_MUST_USE int api_action_check(const struct api *api, enum api_action action, const char *name,
+                                 const char *body, size_t body_size, struct http_reply *reply);
+
+/* Reload: asks the reloader (which never waits for the plugin). */
+void api_reload(const struct api *api, const char *name, struct http_reply *reply);
+
+/* Poll and reset run on the plugin's own thread (scheduler.h); this makes
+ * the reply from what that thread answered: the poll's record (NULL when
+ * the scheduler stopped first) or the reset's result. Thread-safe. */
+void api_action_answer(enum api_action action, const char *name, const struct poll_record *record,
+                       int result, struct http_reply *reply);
 
 #endif

@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "core/log.h"
-#include "http/api.h"
+#include "core/clock.h"
+#include "http/reply.h"
+#include "http/view.h"
 #include "http/reply.h"
 
 struct feed {
@@ -18,15 +20,9 @@ struct feed {
         struct plugin *plugins[];
 };
 
-int64_t feed_now_ms(void) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-static int find_index(const struct feed *feed, const struct plugin *plugin, size_t *ret_index) {
+static int find_index(const struct feed *feed, const char *name, size_t *ret_index) {
         for (size_t i = 0; i < feed->count; i++) {
-                if (feed->plugins[i] == plugin) {
+                if (strcmp(plugin_name(feed->plugins[i]), name) == 0) {
                         *ret_index = i;
                         return 0;
                 }
@@ -56,7 +52,7 @@ static void convert_event(const struct plugin_event *from, struct app_event *to)
 static void on_plugin_event(struct plugin *plugin, const struct plugin_event *event, void *data) {
         struct feed *feed = data;
         size_t index = 0;
-        if (find_index(feed, plugin, &index) < 0)
+        if (find_index(feed, plugin_name(plugin), &index) < 0)
                 return;
         struct app_event copy;
         convert_event(event, &copy);
@@ -142,44 +138,46 @@ static void note_leds(struct feed *feed, int64_t now_ms) {
                           hw_led_color_name(second), "time_ms", (json_int_t)now_ms));
 }
 
-void feed_note_poll(struct feed *feed, struct plugin *plugin, const struct reading_list *readings,
-                    const struct plugin_failure *failure, double duration_ms) {
+void feed_note_poll(struct feed *feed, const struct poll_record *record) {
         size_t index = 0;
-        if (feed == NULL || find_index(feed, plugin, &index) < 0)
+        if (feed == NULL || find_index(feed, record->plugin, &index) < 0)
                 return;
-        int64_t now_ms = feed_now_ms();
+        int64_t now_ms = record->finished_ms;
+        if (record->origin == POLL_ORIGIN_TRIAL) {
+                /* A new version's trial: news for the stream, not the state. */
+                publish(feed, "trial", view_poll_record(record, false));
+                return;
+        }
         /* A poll skipped for quarantine or a restart wait is no news. */
-        bool is_skipped = failure != NULL && (failure->kind == PLUGIN_FAILURE_QUARANTINED ||
-                                              failure->kind == PLUGIN_FAILURE_RESTARTING);
+        bool is_skipped = record->outcome == POLL_OUTCOME_SKIPPED;
         if (!is_skipped) {
                 struct app_poll poll = {
                         .time_ms = now_ms,
-                        .duration_ms = duration_ms,
-                        .readings = failure == NULL ? readings : NULL,
+                        .duration_ms = record->duration_ms,
+                        .readings = record->outcome == POLL_OUTCOME_OK ? &record->readings : NULL,
                         .failure_kind =
-                                failure != NULL ? plugin_failure_kind_name(failure->kind) : NULL,
+                                record->outcome == POLL_OUTCOME_OK ? NULL : record->failure_kind,
                 };
                 if (app_state_record_poll(feed->state, index, &poll) < 0)
-                        log_write(LOG_LEVEL_WARNING, plugin_name(plugin),
+                        log_write(LOG_LEVEL_WARNING, record->plugin,
                                   "web state: out of memory copying readings");
         }
         feed_refresh_status(feed, index);
-        if (failure == NULL) {
+        if (record->outcome == POLL_OUTCOME_OK) {
                 publish(feed, "reading",
-                        json_pack("{s:s, s:I, s:f, s:o}", "plugin", plugin_name(plugin), "time_ms",
-                                  (json_int_t)now_ms, "duration_ms", duration_ms, "readings",
-                                  reading_list_to_json(readings)));
+                        json_pack("{s:s, s:I, s:f, s:o}", "plugin", record->plugin, "time_ms",
+                                  (json_int_t)now_ms, "duration_ms", record->duration_ms,
+                                  "readings", reading_list_to_json(&record->readings)));
         } else if (!is_skipped) {
                 publish(feed, "poll-failed",
-                        json_pack("{s:s, s:I, s:s, s:o}", "plugin", plugin_name(plugin), "time_ms",
-                                  (json_int_t)now_ms, "kind",
-                                  plugin_failure_kind_name(failure->kind), "message",
-                                  http_json_text(failure->message)));
+                        json_pack("{s:s, s:I, s:s, s:o}", "plugin", record->plugin, "time_ms",
+                                  (json_int_t)now_ms, "kind", record->failure_kind, "message",
+                                  http_json_text(record->failure_message)));
         }
         note_leds(feed, now_ms);
         struct app_plugin_view view;
         if (app_state_get_plugin(feed->state, index, now_ms, &view) == 0) {
-                publish(feed, "plugin", api_plugin_summary(&view));
+                publish(feed, "plugin", view_plugin_summary(&view));
                 app_plugin_view_clear(&view);
         }
 }

@@ -3,15 +3,15 @@
  * LEDs after each poll, and fresh status snapshots.
  *
  * Owns nothing but the link from a struct plugin to its index in the app
- * state. Threads: feed_note_poll on a plugin's poll thread (the scheduler)
- * or an HTTP worker (an operator's poll), never with the plugin's lock
- * held; the lifecycle listener on whichever thread records the event, with
+ * state. Threads: feed_note_poll on the web server's pipeline subscriber
+ * thread, never with a plugin's lock held; the lifecycle listener on whichever thread records the event, with
  * the plugin's lock held, so it only copies into the app state and the
  * stream (their own locks; neither ever waits for a plugin). */
 #ifndef PH_HTTP_FEED_H
 #define PH_HTTP_FEED_H
 
 #include "core/app_state.h"
+#include "core/pipeline.h"
 #include "http/sse.h"
 #include "plugin/plugin.h"
 
@@ -28,16 +28,12 @@ PH_MUST_USE struct feed *feed_new(struct app_state *state, struct sse *sse,
  * Accepts NULL. */
 void feed_free(struct feed *feed);
 
-/* Records one poll of `plugin` (see scheduler_poll_callback) and publishes
- * it. Accepts a NULL feed. */
-void feed_note_poll(struct feed *feed, struct plugin *plugin, const struct reading_list *readings,
-                    const struct plugin_failure *failure, double duration_ms);
+/* Records one poll (any origin) and publishes it on the event stream.
+ * Accepts a NULL feed. */
+void feed_note_poll(struct feed *feed, const struct poll_record *record);
 
 /* Copies plugin `index`'s status into the app state now (takes the
  * plugin's lock briefly: not for read requests). */
 void feed_refresh_status(struct feed *feed, size_t index);
-
-/* Wall-clock milliseconds. */
-int64_t feed_now_ms(void);
 
 #endif

@@ -1,6 +1,8 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 
 #include "core/app_state.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "http/api.h"
 #include "http/assets.h"
@@ -20,6 +23,7 @@
 #include "http/metrics.h"
 #include "http/reply.h"
 #include "http/sse.h"
+#include "plugin/scheduler.h"
 
 /* Per-connection memory: request line, headers and buffers. A request
  * whose headers do not fit is refused by libmicrohttpd (431). */
@@ -27,6 +31,11 @@
 
 struct http_server {
         struct http_config config;
+        /* Where operator polls and resets go; NULL while the plugins are not
+         * scheduled. Guarded by scheduler_lock, which is held only to hand a
+         * request over (scheduler_request never waits for a plugin). */
+        pthread_mutex_t scheduler_lock;
+        struct scheduler *scheduler;
         bool are_reads_open;
         struct MHD_Daemon *daemon;
         uint16_t port;
@@ -47,8 +56,19 @@ struct route {
         const struct asset *asset;
 };
 
+/* An operator's poll or reset on its way through the plugin's thread: the
+ * connection is suspended meanwhile, so no server thread waits. */
+struct pending_action {
+        struct MHD_Connection *connection;
+        enum api_action action;
+        char name[CONFIG_NAME_MAX];
+        struct http_reply reply;   /* written by the plugin's thread ... */
+        _Atomic bool is_answered; /* ... before this is set and the connection resumed */
+};
+
 struct request {
         struct route route;
+        struct pending_action *pending; /* NULL, or an action in flight */
         unsigned status;
         struct timespec started;
         bool is_rejected; /* answered before its body was read */
@@ -201,6 +221,54 @@ static bool is_json_type(const char *content_type) {
                 content_type[length] == ' ');
 }
 
+/* On the plugin's thread: keeps the answer and wakes the connection. */
+static void on_action_answer(const struct poll_record *record, int result, void *data) {
+        struct pending_action *pending = data;
+        api_action_answer(pending->action, pending->name, record, result, &pending->reply);
+        atomic_store(&pending->is_answered, true);
+        MHD_resume_connection(pending->connection);
+}
+
+/* Hands a poll or reset to the plugin's own thread and suspends the
+ * connection until on_action_answer resumes it (on_request then sends the
+ * reply). */
+static enum MHD_Result start_action(struct http_server *server, struct MHD_Connection *connection,
+                                    struct request *request, enum api_action action,
+                                    const char *name) {
+        struct pending_action *pending = calloc(1, sizeof(*pending));
+        if (pending == NULL)
+                return send_error(connection, request, 503, "out of memory; try again");
+        pending->connection = connection;
+        pending->action = action;
+        snprintf(pending->name, sizeof(pending->name), "%s", name);
+        request->pending = pending;
+        /* Suspended before the request is handed over, so the answer can
+         * never resume a connection that is not suspended yet. */
+        MHD_suspend_connection(connection);
+        pthread_mutex_lock(&server->scheduler_lock);
+        int result = server->scheduler == NULL
+                             ? -ESHUTDOWN
+                             : scheduler_request(server->scheduler, name,
+                                                 action == API_ACTION_POLL
+                                                         ? SCHEDULER_REQUEST_POLL
+                                                         : SCHEDULER_REQUEST_RESET,
+                                                 on_action_answer, pending);
+        pthread_mutex_unlock(&server->scheduler_lock);
+        if (result < 0) {
+                if (result == -EBUSY)
+                        http_reply_error(&pending->reply, 409,
+                                         "an operator action on '%s' is already in progress",
+                                         name);
+                else
+                        api_action_answer(action, name, NULL,
+                                          result == -ENOENT ? -ESHUTDOWN : result,
+                                          &pending->reply);
+                atomic_store(&pending->is_answered, true);
+                MHD_resume_connection(connection);
+        }
+        return MHD_YES;
+}
+
 /* Serves a complete request. */
 static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *connection,
                              struct request *request, const struct route *route,
@@ -264,8 +332,14 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
                 enum api_action action = route->id == ROUTE_PLUGIN_POLL     ? API_ACTION_POLL
                                          : route->id == ROUTE_PLUGIN_RELOAD ? API_ACTION_RELOAD
                                                                             : API_ACTION_RESET;
-                api_action(api, action, route->name, request->body, request->body_size, &reply);
-                break;
+                if (api_action_check(api, action, route->name, request->body, request->body_size,
+                                     &reply) < 0)
+                        break;
+                if (action == API_ACTION_RELOAD) {
+                        api_reload(api, route->name, &reply);
+                        break;
+                }
+                return start_action(server, connection, request, action, route->name);
         }
         case ROUTE_METRICS: {
                 size_t size = 0;
@@ -343,6 +417,13 @@ static enum MHD_Result on_request(void *data, struct MHD_Connection *connection,
         }
         if (request->is_rejected)
                 return MHD_YES;
+        if (request->pending != NULL) {
+                /* Resumed: the plugin's thread has answered. */
+                if (!atomic_load(&request->pending->is_answered) ||
+                    request->pending->reply.status == 0)
+                        return MHD_YES;
+                return send_reply(connection, request, &request->pending->reply);
+        }
         return serve(server, connection, request, &request->route, parse_method(method_name));
 }
 
@@ -360,6 +441,10 @@ static void on_completed(void *data, struct MHD_Connection *connection, void **c
                          (double)(now.tv_nsec - request->started.tv_nsec) / 1e9;
         if (request->status != 0)
                 metrics_count_request(server->metrics, request->route.id, request->status, seconds);
+        if (request->pending != NULL) {
+                http_reply_clear(&request->pending->reply);
+                free(request->pending);
+        }
         free(request);
         *connection_data = NULL;
 }
@@ -433,6 +518,7 @@ struct http_server *http_server_start(const struct http_config *config,
                 return NULL;
         }
         server->config = *config;
+        pthread_mutex_init(&server->scheduler_lock, NULL);
         server->are_reads_open =
                 config->open_reads < 0 ? is_loopback(config->address) : config->open_reads > 0;
         for (size_t i = 0; i < host->plugin_count; i++)
@@ -461,12 +547,11 @@ struct http_server *http_server_start(const struct http_config *config,
                 goto fail;
         server->api = (struct api){
                 .state = server->state,
-                .feed = server->feed,
                 .plugins = host->plugins,
                 .plugin_count = host->plugin_count,
                 .reloader = host->reloader,
                 .reload_debounce_ms = host->reload_debounce_ms,
-                .started_ms = feed_now_ms(),
+                .started_ms = clock_realtime_ms(),
         };
         if (start_daemon(server, error) < 0)
                 goto fail;
@@ -504,14 +589,21 @@ void http_server_stop(struct http_server *server) {
         sse_free(server->sse);
         metrics_free(server->metrics);
         app_state_free(server->state);
+        pthread_mutex_destroy(&server->scheduler_lock);
         free(server);
 }
 
-void http_server_note_poll(struct http_server *server, struct plugin *plugin,
-                           const struct reading_list *readings,
-                           const struct plugin_failure *failure, double duration_ms) {
-        if (server != NULL)
-                feed_note_poll(server->feed, plugin, readings, failure, duration_ms);
+void http_server_set_scheduler(struct http_server *server, struct scheduler *scheduler) {
+        if (server == NULL)
+                return;
+        pthread_mutex_lock(&server->scheduler_lock);
+        server->scheduler = scheduler;
+        pthread_mutex_unlock(&server->scheduler_lock);
+}
+
+void http_server_deliver(const struct poll_record *record, void *data) {
+        struct http_server *server = data;
+        feed_note_poll(server->feed, record);
 }
 
 uint16_t http_server_port(const struct http_server *server) {

@@ -7,8 +7,10 @@
  * Limits: connections at once, request body size, per-connection memory
  * (headers) and an idle/stalled-connection timeout, all from [http].
  *
- * Threads: start and stop from the main thread; http_server_note_poll from
- * the plugins' poll threads; requests on the pool's threads. */
+ * Threads: start and stop from the main thread; http_server_deliver on its
+ * pipeline subscriber's thread; requests on the pool's threads. No request
+ * ever waits for a plugin: polls and resets run on the plugin's own thread
+ * while the connection is suspended. */
 #ifndef PH_HTTP_SERVER_H
 #define PH_HTTP_SERVER_H
 
@@ -16,6 +18,7 @@
 #include "hw/hw.h"
 #include "plugin/plugin.h"
 #include "plugin/reloader.h"
+#include "plugin/scheduler.h"
 
 /* What the server serves; all borrowed, and must outlive the server. */
 struct http_host {
@@ -41,11 +44,14 @@ PH_MUST_USE struct http_server *http_server_start(const struct http_config *conf
  * progress), detaches from the plugins and frees everything. Accepts NULL. */
 void http_server_stop(struct http_server *server);
 
-/* The scheduler's per-poll news (see scheduler_poll_callback); accepts a
- * NULL server. */
-void http_server_note_poll(struct http_server *server, struct plugin *plugin,
-                           const struct reading_list *readings,
-                           const struct plugin_failure *failure, double duration_ms);
+/* Where operator polls and resets go (NULL: nowhere, they get 503). Set
+ * after the scheduler starts and to NULL before it stops. */
+void http_server_set_scheduler(struct http_server *server, struct scheduler *scheduler);
+
+/* The pipeline's deliver (core/pipeline.h) of the web state, its event
+ * stream and the metrics; `data` is the server. Runs on its subscriber
+ * thread; never waits for a plugin's call. */
+void http_server_deliver(const struct poll_record *record, void *data);
 
 /* The port it listens on (useful with port 0). */
 uint16_t http_server_port(const struct http_server *server);

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "plugin/instance.h"
@@ -57,6 +58,7 @@ struct plugin {
         struct plugin_config config;
         struct plugin_engine *engine; /* borrowed */
         struct hw_board *board;       /* borrowed */
+        struct pipeline *pipeline;    /* borrowed; trial polls go there; may be NULL */
         char state_path[PATH_MAX];    /* "" when states are not kept on disk */
         double state_write_interval_s;
         plugin_change_listener change_listener;
@@ -91,6 +93,10 @@ const char *plugin_failure_kind_name(enum plugin_failure_kind kind) {
                 "none",        "guest-error", "trap",        "budget-exceeded",
                 "instantiate", "bad-output",  "quarantined", "restarting"};
         return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+bool plugin_failure_is_skip(enum plugin_failure_kind kind) {
+        return kind == PLUGIN_FAILURE_QUARANTINED || kind == PLUGIN_FAILURE_RESTARTING;
 }
 
 const char *plugin_state_name(enum plugin_state state) {
@@ -338,6 +344,8 @@ struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_conf
         plugin->board = board;
         pthread_mutex_init(&plugin->lock, NULL);
         pthread_mutex_init(&plugin->state_file_lock, NULL);
+        if (options != NULL)
+                plugin->pipeline = options->pipeline;
         if (options != NULL && options->state_dir != NULL && options->state_dir[0] != '\0') {
                 if (file_make_directories(options->state_dir, 0700, error) < 0)
                         goto fail;
@@ -567,7 +575,7 @@ static int ensure_live_instance(struct plugin *plugin, struct plugin_failure *fa
 }
 
 int plugin_poll(struct plugin *plugin, struct reading_list *ret_readings,
-                struct plugin_failure *ret_failure) {
+                struct plugin_failure *ret_failure, char *ret_version) {
         ret_failure->kind = PLUGIN_FAILURE_NONE;
         ret_failure->message[0] = '\0';
         ret_failure->traceback[0] = '\0';
@@ -575,6 +583,9 @@ int plugin_poll(struct plugin *plugin, struct reading_list *ret_readings,
         ret_readings->count = 0;
 
         pthread_mutex_lock(&plugin->lock);
+        if (ret_version != NULL)
+                snprintf(ret_version, PLUGIN_VERSION_SHORT, "%.12s",
+                         plugin->version != NULL ? plugin->version->hex : "");
         check_file_changed(plugin);
         int result;
         if (plugin->state == PLUGIN_STATE_QUARANTINED) {
@@ -639,17 +650,41 @@ static void reject(struct plugin *plugin, const struct digest *digest, const cha
 }
 
 /* Polls a trial instance once: its LED calls are held back and it is
- * thrown away afterwards. */
+ * thrown away afterwards. The outcome is published (origin "trial"). */
 static int try_version(struct plugin *plugin, const struct plugin_version *version,
                        const struct saved_state *state, struct plugin_failure *failure) {
+        struct poll_record *record =
+                plugin->pipeline != NULL ? poll_record_new(plugin->config.name) : NULL;
+        struct timespec started, finished;
+        clock_gettime(CLOCK_MONOTONIC, &started);
+        if (record != NULL) {
+                record->origin = POLL_ORIGIN_TRIAL;
+                record->started_ms = clock_realtime_ms();
+                snprintf(record->version, sizeof(record->version), "%.12s", version->hex);
+        }
+        struct reading_list readings = {0};
+        int result = -EINVAL;
         struct plugin_instance *trial = start_instance(plugin, version, state, true, failure);
-        if (trial == NULL)
-                return -EINVAL;
-        struct reading_list readings;
-        bool is_poisoned = false;
-        int result = instance_poll(trial, &readings, failure, &is_poisoned);
+        if (trial != NULL) {
+                bool is_poisoned = false;
+                result = instance_poll(trial, &readings, failure, &is_poisoned);
+                instance_free(trial);
+        }
+        if (record != NULL) {
+                clock_gettime(CLOCK_MONOTONIC, &finished);
+                record->duration_ms = clock_ms_between(&started, &finished);
+                record->finished_ms = clock_realtime_ms();
+                if (result == 0) {
+                        record->readings = readings;
+                        readings = (struct reading_list){0};
+                } else if (poll_record_set_failure(record, POLL_OUTCOME_FAILED,
+                                                   plugin_failure_kind_name(failure->kind),
+                                                   failure->message, failure->traceback) < 0) {
+                        /* the kind is kept; the texts are lost */
+                }
+                pipeline_publish(plugin->pipeline, record);
+        }
         reading_list_clear(&readings);
-        instance_free(trial);
         return result;
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/pipeline.h"
 #include "core/reading.h"
 #include "hw/hw.h"
 
@@ -74,10 +75,17 @@ struct plugin_failure {
 
 const char *plugin_failure_kind_name(enum plugin_failure_kind kind);
 
+/* Whether a failure of this kind means "not polled" (quarantine, backoff)
+ * rather than "polled and failed". */
+bool plugin_failure_is_skip(enum plugin_failure_kind kind);
+
 /* Host-wide settings that plugins share. */
 struct plugin_host_options {
         const char *state_dir; /* where states are kept on disk; NULL or "": nowhere */
         double state_write_interval_s;
+        /* Where the trial polls of reloads are published (origin "trial");
+         * NULL: nowhere. Borrowed; must outlive the plugins. */
+        struct pipeline *pipeline;
 };
 
 /* Loads the component that `config` names, checks it against the
@@ -99,9 +107,14 @@ const char *plugin_name(const struct plugin *plugin);
 /* Calls the guest's poll. On success fills *ret_readings (the caller clears
  * it with reading_list_clear) and returns 0. On failure returns a negative
  * code and describes what happened in *ret_failure; when the instance was
- * lost (a trap or an exceeded budget) the next poll makes a fresh one. */
+ * lost (a trap or an exceeded budget) the next poll makes a fresh one.
+ * Unless `ret_version` is NULL, copies into it (PLUGIN_VERSION_SHORT bytes)
+ * the first 12 hex digits of the version that was polled.
+ * Called by the plugin's scheduler thread (and by the single-plugin CLI
+ * commands); takes the plugin's lock for the call. */
+#define PLUGIN_VERSION_SHORT 13
 PH_MUST_USE int plugin_poll(struct plugin *plugin, struct reading_list *ret_readings,
-                            struct plugin_failure *ret_failure);
+                            struct plugin_failure *ret_failure, char *ret_version);
 
 const char *plugin_path(const struct plugin *plugin);
 

@@ -1,0 +1,127 @@
+/* host_outputs.c - the pipeline's consumers that belong to `pyhost run`
+ * itself: stdout (one JSON line per poll with readings) and the log (one
+ * error line per failed poll, with the guest's traceback), the history and
+ * MQTT recorders, and liveness. Each is a subscriber with its own queue and
+ * thread (core/pipeline.h); the web server is the fifth (host.c subscribes
+ * it with the server). Which records each takes:
+ *
+ *   stdout/log  scheduled and operator polls; skipped ones say nothing
+ *               new (the plugin logged entering quarantine or a backoff),
+ *               trial polls are logged by the reload that made them
+ *   history,    readings of scheduled and operator polls
+ *   MQTT
+ *   liveness    every scheduled or operator poll, failed or skipped: the
+ *               plugin's thread made progress
+ *
+ * Threads: each deliver on its subscriber's thread. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/host.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+/* Capacity of each consumer's queue, in records: several seconds of polls
+ * of every plugin at their shortest interval. */
+#define OUTPUT_QUEUE_RECORDS 256
+
+static bool is_real_poll(const struct poll_record *record) {
+        return record->origin != POLL_ORIGIN_TRIAL;
+}
+
+static void print_line(struct host *host, const struct poll_record *record) {
+        json_t *line = json_pack("{s:s, s:s, s:s, s:I, s:f, s:o}", "plugin", record->plugin,
+                                 "origin", poll_origin_name(record->origin), "version",
+                                 record->version, "time_ms", (json_int_t)record->finished_ms,
+                                 "duration_ms", record->duration_ms, "readings",
+                                 reading_list_to_json(&record->readings));
+        if (line == NULL) {
+                log_write(LOG_LEVEL_ERROR, record->plugin, "out of memory formatting readings");
+                return;
+        }
+        pthread_mutex_lock(&host->output_lock);
+        json_dumpf(line, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        putchar('\n');
+        fflush(stdout);
+        pthread_mutex_unlock(&host->output_lock);
+        json_decref(line);
+}
+
+static void deliver_console(const struct poll_record *record, void *data) {
+        struct host *host = data;
+        if (!is_real_poll(record) || record->outcome == POLL_OUTCOME_SKIPPED)
+                return;
+        if (record->outcome == POLL_OUTCOME_OK) {
+                print_line(host, record);
+                return;
+        }
+        log_write(LOG_LEVEL_ERROR, record->plugin, "%s poll failed (%s) after %.1f ms: %s",
+                  poll_origin_name(record->origin), record->failure_kind, record->duration_ms,
+                  record->failure_message != NULL ? record->failure_message : "");
+        if (record->traceback != NULL && record->traceback[0] != '\0')
+                log_write_text(LOG_LEVEL_ERROR, record->plugin, record->traceback,
+                               strlen(record->traceback));
+}
+
+/* The recorders never wait on I/O here: history_append and
+ * mqtt_publish_readings copy into their own queues (a full one drops and
+ * counts). recorders_lock only guards the pointers against the stop. */
+static void deliver_history(const struct poll_record *record, void *data) {
+        struct host *host = data;
+        if (!is_real_poll(record) || record->outcome != POLL_OUTCOME_OK)
+                return;
+        pthread_mutex_lock(&host->recorders_lock);
+        if (host->history != NULL &&
+            history_append(host->history, record->plugin, record->finished_ms,
+                           &record->readings) < 0) {
+                /* dropped and counted by the history */
+        }
+        pthread_mutex_unlock(&host->recorders_lock);
+}
+
+static void deliver_mqtt(const struct poll_record *record, void *data) {
+        struct host *host = data;
+        if (!is_real_poll(record) || record->outcome != POLL_OUTCOME_OK)
+                return;
+        pthread_mutex_lock(&host->recorders_lock);
+        if (host->mqtt != NULL && mqtt_publish_readings(host->mqtt, record->plugin,
+                                                        record->finished_ms,
+                                                        &record->readings) < 0) {
+                /* dropped and counted by the publisher */
+        }
+        pthread_mutex_unlock(&host->recorders_lock);
+}
+
+/* The running set does not change while records flow: a reload stops the
+ * scheduler and drains the pipeline first. */
+static void deliver_liveness(const struct poll_record *record, void *data) {
+        struct host *host = data;
+        if (!is_real_poll(record))
+                return;
+        for (size_t i = 0; i < host->running.count; i++)
+                if (strcmp(plugin_name(host->running.plugins[i]), record->plugin) == 0)
+                        liveness_beat(&host->running.liveness, i, clock_monotonic_ms());
+}
+
+static int subscribe(struct host *host, const char *name, pipeline_deliver deliver,
+                     struct host_subscription *subscription, struct ph_error *error) {
+        struct pipeline_subscriber_spec spec = {
+                .name = name, .capacity = OUTPUT_QUEUE_RECORDS, .deliver = deliver, .data = host};
+        int result = pipeline_subscribe(host->pipeline, &spec, &subscription->id, error);
+        subscription->is_subscribed = result == 0;
+        return result;
+}
+
+int host_outputs_subscribe(struct host *host, struct ph_error *error) {
+        if (subscribe(host, "stdout", deliver_console, &host->console, error) < 0 ||
+            subscribe(host, "liveness", deliver_liveness, &host->liveness, error) < 0)
+                return -1;
+        if (host->history != NULL &&
+            subscribe(host, "history", deliver_history, &host->history_feed, error) < 0)
+                return -1;
+        if (host->mqtt != NULL && subscribe(host, "mqtt", deliver_mqtt, &host->mqtt_feed, error) < 0)
+                return -1;
+        return 0;
+}

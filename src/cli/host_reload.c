@@ -1,0 +1,246 @@
+/* host_reload.c - SIGHUP: re-reads the config and applies what may change
+ * live (host.h). Runs on the main thread; the slow parts (inspecting new
+ * plugins, loading them) run on a helper thread while the main thread
+ * keeps the watchdog (service_run_watched). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/host.h"
+#include "core/log.h"
+
+/* Reads the config as at start-up (file, PLUGIN.wasm arguments,
+ * --interval) into `next`, for a reload. */
+static int read_config(const struct host_arguments *context, struct host_config *next,
+                       struct ph_error *error) {
+        config_set_defaults(next);
+        cli_default_cache_dir(next->cache_dir, sizeof(next->cache_dir));
+        if (context->config_path != NULL && config_load_file(next, context->config_path, error) < 0)
+                return -1;
+        if (config_validate(next, error) < 0) {
+                ph_error_prefix(error, "%s",
+                                context->config_path != NULL ? context->config_path : "config");
+                return -1;
+        }
+        for (size_t i = 0; i < context->file_count; i++)
+                if (config_add_plugin_file(next, context->files[i], error) < 0)
+                        return -1;
+        if (next->plugin_count == 0)
+                return ph_error_set(error, -EINVAL, "no [plugin NAME] section: nothing to run");
+        if (context->interval_s > 0)
+                for (size_t i = 0; i < next->plugin_count; i++)
+                        next->plugins[i].interval_s = context->interval_s;
+        return 0;
+}
+
+/* Sections that only a restart applies: the running values are kept (and
+ * a warning names each changed one). */
+static void keep_restart_only_settings(const struct host_config *config,
+                                       struct host_config *next) {
+        const char *changed[8];
+        size_t count = 0;
+        if (strcmp(next->cache_dir, config->cache_dir) != 0 ||
+            strcmp(next->state_dir, config->state_dir) != 0 ||
+            strcmp(next->python_runtime, config->python_runtime) != 0 ||
+            next->state_write_interval_s != config->state_write_interval_s ||
+            next->reload_debounce_ms != config->reload_debounce_ms)
+                changed[count++] = "[host] cache_dir, state_dir, python_runtime, "
+                                   "state_write_interval_s or reload_debounce_ms";
+        if (memcmp(&next->board, &config->board, sizeof(config->board)) != 0)
+                changed[count++] = "[board]";
+        if (memcmp(&next->http, &config->http, sizeof(config->http)) != 0)
+                changed[count++] = "[http]";
+        if (memcmp(&next->history, &config->history, sizeof(config->history)) != 0)
+                changed[count++] = "[history]";
+        if (memcmp(&next->mqtt, &config->mqtt, sizeof(config->mqtt)) != 0)
+                changed[count++] = "[mqtt]";
+        for (size_t i = 0; i < count; i++)
+                log_write(LOG_LEVEL_WARNING, "host",
+                          "SIGHUP: %s changed: applied at the next restart; the running "
+                          "values stay",
+                          changed[i]);
+        memcpy(next->cache_dir, config->cache_dir, sizeof(config->cache_dir));
+        memcpy(next->state_dir, config->state_dir, sizeof(config->state_dir));
+        memcpy(next->python_runtime, config->python_runtime, sizeof(config->python_runtime));
+        next->state_write_interval_s = config->state_write_interval_s;
+        next->reload_debounce_ms = config->reload_debounce_ms;
+        next->board = config->board;
+        next->http = config->http;
+        next->history = config->history;
+        next->mqtt = config->mqtt;
+}
+
+/* Whether a running plugin can go on as it is under `next` (only its
+ * interval may differ: the scheduler takes that, not the plugin). */
+static bool is_same_plugin(const struct plugin_config *running_config,
+                           const struct plugin_config *next) {
+        struct plugin_config candidate = *next;
+        candidate.interval_s = running_config->interval_s;
+        return memcmp(&candidate, running_config, sizeof(candidate)) == 0;
+}
+
+/* The slow parts of a reload, run on a helper thread while the main thread
+ * keeps the watchdog (service_run_watched). */
+struct reload_work {
+        struct host *host;
+        struct host_config *next;
+        const int *kept_from;           /* per plugin of `next` */
+        const bool *needs_inspection;   /* per plugin of `next` */
+        const struct host_running *previous; /* phase 2: what ran before */
+        const bool *is_kept;            /* phase 2: per plugin of `previous` */
+        int result;
+        struct ph_error error;
+};
+
+/* Phase 1, with the old set still polling: every new or changed plugin must
+ * be a component of our world. Also fills the compiled-code cache, so
+ * phase 2's plugin_new does not compile. */
+static void inspect_new_plugins(void *data) {
+        struct reload_work *work = data;
+        for (size_t j = 0; j < work->next->plugin_count; j++) {
+                if (!work->needs_inspection[j])
+                        continue;
+                const struct plugin_config *wanted = &work->next->plugins[j];
+                struct plugin_interfaces interfaces;
+                work->result = plugin_inspect_file(work->host->engine, wanted->path, &interfaces,
+                                                   &work->error);
+                if (work->result < 0) {
+                        ph_error_prefix(&work->error, "[plugin %s]", wanted->name);
+                        return;
+                }
+        }
+}
+
+/* Phase 2, with polling stopped: unloads what goes, loads what comes (in
+ * the config's order) into `running`. */
+static void swap_plugins(void *data) {
+        struct reload_work *work = data;
+        struct host *host = work->host;
+        const struct host_config *config = &host->config;
+        struct host_running *running = &host->running;
+        for (size_t i = 0; i < work->previous->count; i++)
+                if (!work->is_kept[i]) {
+                        log_write(LOG_LEVEL_INFO, plugin_name(work->previous->plugins[i]),
+                                  "unloaded (SIGHUP)");
+                        plugin_free(work->previous->plugins[i]);
+                }
+        running->count = 0;
+        for (size_t j = 0; j < config->plugin_count; j++) {
+                if (work->kept_from[j] < 0) {
+                        host_load_plugin(host, &config->plugins[j]);
+                        continue;
+                }
+                running->plugins[running->count] = work->previous->plugins[work->kept_from[j]];
+                running->intervals[running->count] = config->plugins[j].interval_s;
+                running->count++;
+        }
+}
+
+/* SIGHUP. Live: [host] log_level, stop_timeout_s, stall_timeout_s, and the
+ * [plugin NAME] sections: added, removed or changed plugins (a changed one
+ * is unloaded, writing its state, and loaded anew, restoring it). Only a
+ * restart applies the rest (see keep_restart_only_settings). A config that
+ * does not parse or validate, or a new or changed plugin whose file is not
+ * a component of the sensor-plugin world, refuses the whole reload: the
+ * running configuration stays. */
+void host_reload_config(struct host *host, struct service_watchdog *watchdog) {
+        struct host_config *config = &host->config;
+        struct host_running *running = &host->running;
+        const struct host_arguments *context = &host->arguments;
+        static struct host_config next; /* large: off the stack */
+        struct ph_error error = {0};
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        char reloading[96];
+        snprintf(reloading, sizeof(reloading), "RELOADING=1\nMONOTONIC_USEC=%llu",
+                 (unsigned long long)now.tv_sec * 1000000ULL +
+                         (unsigned long long)now.tv_nsec / 1000ULL);
+        service_tell(reloading);
+        log_write(LOG_LEVEL_INFO, "host", "SIGHUP: re-reading %s",
+                  context->config_path != NULL ? context->config_path : "(no config file)");
+
+        /* For each plugin of `next`: the running plugin it keeps, or -1. */
+        int kept_from[CONFIG_MAX_PLUGINS];
+        bool needs_inspection[CONFIG_MAX_PLUGINS] = {0};
+        bool is_set_changed = false;
+        struct reload_work work = {.host = host,
+                                   .next = &next,
+                                   .kept_from = kept_from,
+                                   .needs_inspection = needs_inspection};
+        if (read_config(context, &next, &error) < 0)
+                goto refuse;
+        keep_restart_only_settings(config, &next);
+        for (size_t j = 0; j < next.plugin_count; j++) {
+                const struct plugin_config *wanted = &next.plugins[j];
+                const struct plugin_config *before = host_host_find_plugin_config(config, wanted->name);
+                kept_from[j] = -1;
+                for (size_t i = 0; i < running->count; i++)
+                        if (before != NULL &&
+                            strcmp(plugin_name(running->plugins[i]), wanted->name) == 0 &&
+                            is_same_plugin(before, wanted))
+                                kept_from[j] = (int)i;
+                if (kept_from[j] >= 0) {
+                        if (running->intervals[kept_from[j]] != wanted->interval_s)
+                                is_set_changed = true;
+                        continue;
+                }
+                is_set_changed = true;
+                if (before != NULL && is_same_plugin(before, wanted))
+                        continue; /* did not load before either: try again, not a refusal */
+                /* New or changed: it must at least be a component of our
+                 * world before anything running is touched. */
+                needs_inspection[j] = true;
+        }
+        if (next.plugin_count != running->count)
+                is_set_changed = true;
+        service_run_watched(inspect_new_plugins, &work, watchdog, &running->liveness);
+        if (work.result < 0) {
+                error = work.error;
+                goto refuse;
+        }
+
+        /* Accepted. The live [host] values first. */
+        config->log_level = next.log_level;
+        config->stop_timeout_s = next.stop_timeout_s;
+        config->stall_timeout_s = next.stall_timeout_s;
+        log_set_level(config->log_level);
+        if (!is_set_changed) {
+                host_set_allowances(host);
+                log_write(LOG_LEVEL_INFO, "host",
+                          "SIGHUP: applied; the plugins run on as they were");
+                service_tell("READY=1");
+                return;
+        }
+
+        struct stop_guard no_guard = {0};
+        host_stop_running(host, &no_guard);
+        /* No plugin thread runs now: nothing to watch but the swap itself. */
+        liveness_init(&running->liveness);
+        struct host_running previous = *running;
+        bool is_kept[CONFIG_MAX_PLUGINS] = {0};
+        size_t kept = 0;
+        for (size_t j = 0; j < next.plugin_count; j++)
+                if (kept_from[j] >= 0) {
+                        is_kept[kept_from[j]] = true;
+                        kept++;
+                }
+        *config = next; /* nothing reads it now: the scheduler and server are stopped */
+        work.previous = &previous;
+        work.is_kept = is_kept;
+        service_run_watched(swap_plugins, &work, watchdog, &running->liveness);
+        if (host_start_running(host, &error) < 0)
+                log_write(LOG_LEVEL_ERROR, "host", "SIGHUP: cannot start polling again: %s",
+                          error.message);
+        log_write(LOG_LEVEL_INFO, "host",
+                  "SIGHUP: applied; %zu plugins polled (%zu kept running, %zu loaded anew)",
+                  running->count, kept, running->count - kept);
+        service_tell("READY=1");
+        return;
+refuse:
+        log_write(LOG_LEVEL_ERROR, "host",
+                  "SIGHUP: new configuration refused: %s; the running one stays", error.message);
+        service_tell("READY=1");
+}
+
