@@ -13,6 +13,8 @@
  *   liveness    every scheduled or operator poll, failed or skipped: the
  *               plugin's thread made progress
  *
+ * Lifecycle records go to the web server only (the plugin logs them).
+ *
  * Threads: each deliver on its subscriber's thread. */
 #include <errno.h>
 #include <jansson.h>
@@ -27,8 +29,9 @@
  * of every plugin at their shortest interval. */
 #define OUTPUT_QUEUE_RECORDS 256
 
+/* A scheduled or operator poll (not a trial, not a lifecycle event). */
 static bool is_real_poll(const struct poll_record *record) {
-        return record->origin != POLL_ORIGIN_TRIAL;
+        return record->kind == RECORD_POLL && record->origin != POLL_ORIGIN_TRIAL;
 }
 
 static void print_line(struct host *host, const struct poll_record *record) {
@@ -59,7 +62,7 @@ static void deliver_console(const struct poll_record *record, void *data) {
         }
         log_write(LOG_LEVEL_ERROR, record->plugin, "%s poll failed (%s) after %.1f ms: %s",
                   poll_origin_name(record->origin), record->failure_kind, record->duration_ms,
-                  record->failure_message != NULL ? record->failure_message : "");
+                  record->message != NULL ? record->message : "");
         if (record->traceback != NULL && record->traceback[0] != '\0')
                 log_write_text(LOG_LEVEL_ERROR, record->plugin, record->traceback,
                                strlen(record->traceback));

@@ -174,7 +174,7 @@ void host_reload_config(struct host *host, struct service_watchdog *watchdog) {
         keep_restart_only_settings(config, &next);
         for (size_t j = 0; j < next.plugin_count; j++) {
                 const struct plugin_config *wanted = &next.plugins[j];
-                const struct plugin_config *before = host_host_find_plugin_config(config, wanted->name);
+                const struct plugin_config *before = host_find_plugin_config(config, wanted->name);
                 kept_from[j] = -1;
                 for (size_t i = 0; i < running->count; i++)
                         if (before != NULL &&

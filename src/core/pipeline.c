@@ -48,16 +48,36 @@ static char *copy_text(const char *text) {
         return strdup(text != NULL ? text : "");
 }
 
+struct poll_record *poll_record_new_lifecycle(const char *plugin, const char *event,
+                                              const char *version, int64_t time_ms,
+                                              const char *message) {
+        struct poll_record *record = poll_record_new(plugin);
+        if (record == NULL)
+                return NULL;
+        record->kind = RECORD_LIFECYCLE;
+        snprintf(record->event, sizeof(record->event), "%s", event);
+        snprintf(record->version, sizeof(record->version), "%.12s",
+                 version != NULL ? version : "");
+        record->started_ms = time_ms;
+        record->finished_ms = time_ms;
+        record->message = copy_text(message);
+        if (record->message == NULL) {
+                poll_record_unref(record);
+                return NULL;
+        }
+        return record;
+}
+
 int poll_record_set_failure(struct poll_record *record, enum poll_outcome outcome,
                             const char *kind, const char *message, const char *traceback) {
         record->outcome = outcome;
         record->failure_kind = kind;
         reading_list_clear(&record->readings);
-        free(record->failure_message);
+        free(record->message);
         free(record->traceback);
-        record->failure_message = copy_text(message);
+        record->message = copy_text(message);
         record->traceback = copy_text(traceback);
-        return record->failure_message != NULL && record->traceback != NULL ? 0 : -ENOMEM;
+        return record->message != NULL && record->traceback != NULL ? 0 : -ENOMEM;
 }
 
 struct poll_record *poll_record_ref(struct poll_record *record) {
@@ -70,7 +90,7 @@ void poll_record_unref(struct poll_record *record) {
             atomic_fetch_sub_explicit(&record->references, 1, memory_order_acq_rel) != 1)
                 return;
         reading_list_clear(&record->readings);
-        free(record->failure_message);
+        free(record->message);
         free(record->traceback);
         free(record);
 }

@@ -1,4 +1,5 @@
-/* pipeline.h - one path for the outcome of every poll.
+/* pipeline.h - one path for the outcome of every poll, and for every
+ * lifecycle event of a plugin.
  *
  * A poll of any origin (scheduled, asked for by an operator, or the trial
  * poll of a reload) becomes one struct poll_record, published once. Every
@@ -33,6 +34,12 @@
 #define POLL_RECORD_NAME_MAX 64
 #define POLL_RECORD_VERSION_MAX 13 /* the first 12 hex digits of the file's SHA-256 */
 
+/* What a record tells. */
+enum record_kind {
+        RECORD_POLL,      /* a poll's outcome */
+        RECORD_LIFECYCLE, /* a plugin's lifecycle event: loaded, reloaded, rejected, ... */
+};
+
 enum poll_origin {
         POLL_ORIGIN_SCHEDULED, /* the plugin's own interval */
         POLL_ORIGIN_OPERATOR,  /* asked for through the API */
@@ -46,6 +53,7 @@ enum poll_outcome {
 };
 
 struct poll_record {
+        enum record_kind kind;
         char plugin[POLL_RECORD_NAME_MAX];
         char version[POLL_RECORD_VERSION_MAX];
         enum poll_origin origin;
@@ -58,8 +66,11 @@ struct poll_record {
          * "quarantined", ...), the message and the guest's traceback
          * ("" when none); owned by the record. */
         const char *failure_kind;
-        char *failure_message;
+        char *message; /* also a lifecycle event's message */
         char *traceback;
+        /* RECORD_LIFECYCLE: what happened ("reloaded", "rejected", ...);
+         * version, finished_ms and message say to what, when and why. */
+        char event[16];
         /* Whether this failure was already reported once (a plugin that
          * stays quarantined or not loaded repeats itself): consumers that
          * print or log skip repeats. */
@@ -67,10 +78,17 @@ struct poll_record {
         _Atomic unsigned references; /* private to the pipeline */
 };
 
-/* A new record for `plugin` (copied, truncated to fit), origin and times
- * unset, outcome OK with no readings, one reference held by the caller.
- * Returns NULL when out of memory. */
+/* A new poll record for `plugin` (copied, truncated to fit), origin and
+ * times unset, outcome OK with no readings, one reference held by the
+ * caller. Returns NULL when out of memory. */
 struct poll_record *poll_record_new(const char *plugin);
+
+/* A new lifecycle record: `event` of `plugin` at `time_ms`, about
+ * `version` with `message` (copied; either may be NULL). Returns NULL when
+ * out of memory. */
+struct poll_record *poll_record_new_lifecycle(const char *plugin, const char *event,
+                                              const char *version, int64_t time_ms,
+                                              const char *message);
 
 /* Sets the failure (outcome FAILED or SKIPPED) with copies of `message` and
  * `traceback` (either may be NULL). Returns 0 or -ENOMEM (then the message

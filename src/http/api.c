@@ -174,13 +174,13 @@ static void answer_poll(const struct poll_record *record, struct http_reply *rep
                 result = http_reply_json(reply, 200, view_poll_record(record, false));
         } else if (record->outcome == POLL_OUTCOME_SKIPPED) {
                 http_reply_error(reply, 409, "%s: %s", record->failure_kind,
-                                 record->failure_message != NULL ? record->failure_message : "");
+                                 record->message != NULL ? record->message : "");
         } else {
                 result = http_reply_json(
                         reply, 502,
                         json_pack("{s:{s:i, s:s, s:o, s:o}, s:f}", "error", "status", 502, "kind",
                                   record->failure_kind, "message",
-                                  http_json_text(record->failure_message), "traceback",
+                                  http_json_text(record->message), "traceback",
                                   http_json_text(record->traceback), "duration_ms",
                                   record->duration_ms));
         }

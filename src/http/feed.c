@@ -48,19 +48,18 @@ static void convert_event(const struct plugin_event *from, struct app_event *to)
         snprintf(to->message, sizeof(to->message), "%s", from->message);
 }
 
-/* The lifecycle listener: with the plugin's lock held. */
-static void on_plugin_event(struct plugin *plugin, const struct plugin_event *event, void *data) {
-        struct feed *feed = data;
-        size_t index = 0;
-        if (find_index(feed, plugin_name(plugin), &index) < 0)
-                return;
-        struct app_event copy;
-        convert_event(event, &copy);
-        app_state_add_event(feed->state, index, &copy);
+/* A lifecycle record: into the plugin's history at once, and the stream. */
+static void note_lifecycle(struct feed *feed, size_t index, const struct poll_record *record) {
+        struct app_event event = {.time_ms = record->finished_ms};
+        snprintf(event.kind, sizeof(event.kind), "%s", record->event);
+        snprintf(event.version, sizeof(event.version), "%s", record->version);
+        snprintf(event.message, sizeof(event.message), "%s",
+                 record->message != NULL ? record->message : "");
+        app_state_add_event(feed->state, index, &event);
         publish(feed, "lifecycle",
-                json_pack("{s:s, s:I, s:s, s:s, s:o}", "plugin", plugin_name(plugin), "time_ms",
-                          (json_int_t)copy.time_ms, "kind", copy.kind, "version", copy.version,
-                          "message", http_json_text(copy.message)));
+                json_pack("{s:s, s:I, s:s, s:s, s:o}", "plugin", record->plugin, "time_ms",
+                          (json_int_t)event.time_ms, "kind", event.kind, "version",
+                          event.version, "message", http_json_text(event.message)));
 }
 
 void feed_refresh_status(struct feed *feed, size_t index) {
@@ -114,7 +113,6 @@ struct feed *feed_new(struct app_state *state, struct sse *sse, struct plugin *c
         for (size_t i = 0; i < count; i++) {
                 feed->plugins[i] = plugins[i];
                 feed_refresh_status(feed, i);
-                plugin_set_event_listener(plugins[i], on_plugin_event, feed);
         }
         return feed;
 }
@@ -122,8 +120,6 @@ struct feed *feed_new(struct app_state *state, struct sse *sse, struct plugin *c
 void feed_free(struct feed *feed) {
         if (feed == NULL)
                 return;
-        for (size_t i = 0; i < feed->count; i++)
-                plugin_set_event_listener(feed->plugins[i], NULL, NULL);
         free(feed);
 }
 
@@ -143,6 +139,10 @@ void feed_note_poll(struct feed *feed, const struct poll_record *record) {
         if (feed == NULL || find_index(feed, record->plugin, &index) < 0)
                 return;
         int64_t now_ms = record->finished_ms;
+        if (record->kind == RECORD_LIFECYCLE) {
+                note_lifecycle(feed, index, record);
+                return;
+        }
         if (record->origin == POLL_ORIGIN_TRIAL) {
                 /* A new version's trial: news for the stream, not the state. */
                 publish(feed, "trial", view_poll_record(record, false));
@@ -172,7 +172,7 @@ void feed_note_poll(struct feed *feed, const struct poll_record *record) {
                 publish(feed, "poll-failed",
                         json_pack("{s:s, s:I, s:s, s:o}", "plugin", record->plugin, "time_ms",
                                   (json_int_t)now_ms, "kind", record->failure_kind, "message",
-                                  http_json_text(record->failure_message)));
+                                  http_json_text(record->message)));
         }
         note_leds(feed, now_ms);
         struct app_plugin_view view;

@@ -4,9 +4,8 @@
  *
  * Owns nothing but the link from a struct plugin to its index in the app
  * state. Threads: feed_note_poll on the web server's pipeline subscriber
- * thread, never with a plugin's lock held; the lifecycle listener on whichever thread records the event, with
- * the plugin's lock held, so it only copies into the app state and the
- * stream (their own locks; neither ever waits for a plugin). */
+ * thread (poll and lifecycle records alike), never with a plugin's lock
+ * held; it takes the app state's and the stream's locks, one at a time. */
 #ifndef PH_HTTP_FEED_H
 #define PH_HTTP_FEED_H
 
@@ -17,15 +16,13 @@
 
 struct feed;
 
-/* Registers itself as every plugin's event listener and takes a first
- * status of each. Borrows everything; the plugins, board, state and stream
+/* Takes a first status of each plugin. Borrows everything; the plugins, board, state and stream
  * must outlive the feed. The caller frees it with feed_free. */
 PH_MUST_USE struct feed *feed_new(struct app_state *state, struct sse *sse,
                                   struct plugin *const *plugins, size_t count,
                                   struct hw_board *board, struct ph_error *error);
 
-/* Removes the listeners (after which none is running) and frees the feed.
- * Accepts NULL. */
+/* Frees the feed. Accepts NULL. */
 void feed_free(struct feed *feed);
 
 /* Records one poll (any origin) and publishes it on the event stream.

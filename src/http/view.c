@@ -50,7 +50,7 @@ json_t *view_poll_record(const struct poll_record *record, bool with_traceback) 
         } else {
                 result = json_object_set_new(json, "kind", json_string(record->failure_kind));
                 result |= json_object_set_new(json, "message",
-                                              http_json_text(record->failure_message));
+                                              http_json_text(record->message));
                 if (with_traceback)
                         result |= json_object_set_new(json, "traceback",
                                                       http_json_text(record->traceback));

@@ -63,8 +63,6 @@ struct plugin {
         double state_write_interval_s;
         plugin_change_listener change_listener;
         void *change_listener_data;
-        plugin_event_listener event_listener; /* guarded by `lock` */
-        void *event_listener_data;
 
         pthread_mutex_t state_file_lock; /* serialises writes of state_path */
         struct timespec state_written_at;
@@ -159,8 +157,14 @@ static void record_event(struct plugin *plugin, const char *kind, const char *ve
                  version_hex != NULL ? version_hex : "");
         snprintf(event->message, sizeof(event->message), "%s", message != NULL ? message : "");
         status->history_count++;
-        if (plugin->event_listener != NULL)
-                plugin->event_listener(plugin, event, plugin->event_listener_data);
+        /* Published, not called back: the pipeline's lock is a leaf and
+         * its consumers run on their own threads, never under this lock. */
+        if (plugin->pipeline != NULL)
+                pipeline_publish(plugin->pipeline,
+                                 poll_record_new_lifecycle(plugin->config.name, event->kind,
+                                                           event->version,
+                                                           (int64_t)event->time * 1000,
+                                                           event->message));
 }
 
 static void record_failure(struct plugin *plugin, const struct plugin_failure *failure) {
@@ -395,13 +399,6 @@ void plugin_set_change_listener(struct plugin *plugin, plugin_change_listener li
         pthread_mutex_lock(&plugin->lock);
         plugin->change_listener = listener;
         plugin->change_listener_data = data;
-        pthread_mutex_unlock(&plugin->lock);
-}
-
-void plugin_set_event_listener(struct plugin *plugin, plugin_event_listener listener, void *data) {
-        pthread_mutex_lock(&plugin->lock);
-        plugin->event_listener = listener;
-        plugin->event_listener_data = data;
         pthread_mutex_unlock(&plugin->lock);
 }
 

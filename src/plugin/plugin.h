@@ -83,8 +83,9 @@ bool plugin_failure_is_skip(enum plugin_failure_kind kind);
 struct plugin_host_options {
         const char *state_dir; /* where states are kept on disk; NULL or "": nowhere */
         double state_write_interval_s;
-        /* Where the trial polls of reloads are published (origin "trial");
-         * NULL: nowhere. Borrowed; must outlive the plugins. */
+        /* Where the trial polls of reloads (origin "trial") and the
+         * lifecycle events are published; NULL: nowhere. Borrowed; must
+         * outlive the plugins. */
         struct pipeline *pipeline;
 };
 
@@ -178,15 +179,9 @@ struct plugin_status {
         uint64_t history_count;
 };
 
-/* Called for each lifecycle event as it is recorded (loaded, reloaded,
- * rejected, rolled-back, quarantined, ...), on whichever thread recorded it
- * and with the plugin's lock held: it must only copy the event and return,
- * never call back into the plugin. For status displays that stream events
- * (the web server's /api/events). Setting NULL removes it; once this
- * returns, the old listener is no longer running. */
-typedef void (*plugin_event_listener)(struct plugin *plugin, const struct plugin_event *event,
-                                      void *data);
-void plugin_set_event_listener(struct plugin *plugin, plugin_event_listener listener, void *data);
+/* Each lifecycle event (loaded, reloaded, rejected, rolled-back,
+ * quarantined, ...) is also published to the host's pipeline as a
+ * RECORD_LIFECYCLE record (plugin_host_options.pipeline). */
 
 /* Copies the plugin's status. Takes the plugin's lock briefly. */
 void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status);

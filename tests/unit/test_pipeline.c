@@ -199,7 +199,7 @@ static void test_records_keep_their_failure_and_are_freed_once(void **state) {
         assert_int_equal(strlen(record->plugin), POLL_RECORD_NAME_MAX - 1);
         assert_int_equal(poll_record_set_failure(record, POLL_OUTCOME_FAILED, "trap", "boom", NULL),
                          0);
-        assert_string_equal(record->failure_message, "boom");
+        assert_string_equal(record->message, "boom");
         assert_string_equal(record->traceback, "");
         assert_int_equal(record->outcome, POLL_OUTCOME_FAILED);
         poll_record_ref(record);
