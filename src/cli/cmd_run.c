@@ -76,7 +76,8 @@ static int start_recorders(const struct host_config *config, struct ph_error *er
                         .batch_ms = history->batch_ms,
                         .queue_rows = history->queue_rows,
                         .max_age_s = history->max_age_days * 86400.0,
-                        .max_rows = history->max_rows};
+                        .max_rows = history->max_rows,
+                        .check_ms = HISTORY_CHECK_MS_DEFAULT};
                 run_history = history_open(&options, error);
                 if (run_history == NULL)
                         return -1;
@@ -119,6 +120,17 @@ static void stop_recorders(void) {
         mqtt_stop(mqtt_taken);
 }
 
+/* The history's figures for the web server's threads; false when there is
+ * none (or no longer). */
+static bool get_history_stats(struct history_stats *ret_stats) {
+        pthread_mutex_lock(&recorders_lock);
+        bool has_history = run_history != NULL;
+        if (has_history)
+                history_get_stats(run_history, ret_stats);
+        pthread_mutex_unlock(&recorders_lock);
+        return has_history;
+}
+
 static void stop_recorders_on_timeout(void *data) {
         (void)data;
         stop_recorders();
@@ -144,7 +156,8 @@ static void start_http(const struct host_config *config, struct plugin *const *p
                                  .reloader = reloader,
                                  .board = board,
                                  .state_dir = config->state_dir,
-                                 .reload_debounce_ms = config->reload_debounce_ms};
+                                 .reload_debounce_ms = config->reload_debounce_ms,
+                                 .get_history_stats = get_history_stats};
         struct ph_error error = {0};
         run_http = http_server_start(&config->http, &host, &error);
         if (run_http == NULL)

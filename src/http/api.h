@@ -15,6 +15,7 @@
 #include "http/reply.h"
 #include "plugin/plugin.h"
 #include "plugin/reloader.h"
+#include "store/history.h"
 
 /* What the handlers work on; all borrowed. plugins[i] is the app state's
  * plugin i. */
@@ -26,6 +27,7 @@ struct api {
         struct reloader *reloader;
         unsigned reload_debounce_ms;
         int64_t started_ms;
+        bool (*get_history_stats)(struct history_stats *ret_stats); /* NULL: no history */
 };
 
 enum api_action { API_ACTION_POLL, API_ACTION_RELOAD, API_ACTION_RESET };
@@ -35,6 +37,9 @@ enum api_action { API_ACTION_POLL, API_ACTION_RELOAD, API_ACTION_RESET };
  * action). */
 #define API_REASON_MAX 201
 
+/* {"status": "ok" or "degraded", "uptime_ms", "plugins", "history": {...}
+ * or null}; always 200 while the host runs ("degraded": the history needs
+ * an operator, see history_stats_is_degraded). */
 void api_health(const struct api *api, struct http_reply *reply);
 void api_readings(const struct api *api, struct http_reply *reply);
 void api_history(const struct api *api, struct http_reply *reply);

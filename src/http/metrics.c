@@ -302,11 +302,58 @@ static void read_process_memory(uint64_t *ret_rss, uint64_t *ret_peak) {
         fclose(file);
 }
 
+static const enum history_state history_states[] = {
+        HISTORY_STATE_OK, HISTORY_STATE_DISK_FULL, HISTORY_STATE_READ_ONLY, HISTORY_STATE_FAILING};
+
+static void render_history(const struct history_stats *stats, struct text *out) {
+        help(out, "pyhost_history_state", "gauge",
+             "1 for the state of the history database's writes.");
+        for (size_t s = 0; s < sizeof(history_states) / sizeof(history_states[0]); s++)
+                append(out, "pyhost_history_state{state=\"%s\"} %d\n",
+                       history_state_name(history_states[s]), stats->state == history_states[s]);
+        help(out, "pyhost_history_degraded", "gauge",
+             "1 when the history is not writing, drops readings with its queue full, or "
+             "moved a damaged database aside since the start.");
+        append(out, "pyhost_history_degraded %d\n", history_stats_is_degraded(stats));
+        help(out, "pyhost_history_recoveries_total", "counter",
+             "Damaged databases moved aside (kept) and replaced by a fresh one.");
+        append(out, "pyhost_history_recoveries_total %llu\n",
+               (unsigned long long)stats->recoveries);
+        help(out, "pyhost_history_queue_rows", "gauge", "Readings waiting for the writer.");
+        append(out, "pyhost_history_queue_rows %zu\n", stats->queue_rows);
+        help(out, "pyhost_history_queue_capacity_rows", "gauge",
+             "Readings that may wait; more are dropped.");
+        append(out, "pyhost_history_queue_capacity_rows %zu\n", stats->queue_capacity);
+        help(out, "pyhost_history_written_total", "counter", "Readings committed.");
+        append(out, "pyhost_history_written_total %llu\n", (unsigned long long)stats->written);
+        help(out, "pyhost_history_dropped_total", "counter",
+             "Readings lost: refused with the queue full, or in a batch that failed.");
+        append(out, "pyhost_history_dropped_total{reason=\"queue-full\"} %llu\n",
+               (unsigned long long)stats->dropped_full);
+        append(out, "pyhost_history_dropped_total{reason=\"write-failed\"} %llu\n",
+               (unsigned long long)stats->dropped_failed);
+        help(out, "pyhost_history_write_errors_total", "counter", "Batches that failed.");
+        append(out, "pyhost_history_write_errors_total %llu\n",
+               (unsigned long long)stats->write_errors);
+        help(out, "pyhost_history_deleted_total", "counter", "Rows removed by retention.");
+        append(out, "pyhost_history_deleted_total %llu\n", (unsigned long long)stats->deleted);
+        help(out, "pyhost_history_last_error_timestamp_seconds", "gauge",
+             "When the history last failed (0: never).");
+        append(out, "pyhost_history_last_error_timestamp_seconds %.3f\n",
+               (double)stats->last_error_ms / 1000.0);
+        help(out, "pyhost_history_last_recovery_timestamp_seconds", "gauge",
+             "When a damaged database was last moved aside (0: never).");
+        append(out, "pyhost_history_last_recovery_timestamp_seconds %.3f\n",
+               (double)stats->last_recovery_ms / 1000.0);
+}
+
 char *metrics_render(struct metrics *metrics, struct app_state *state, size_t sse_streams,
-                     uint64_t sse_events, size_t *ret_size) {
+                     uint64_t sse_events, const struct history_stats *history, size_t *ret_size) {
         struct text out = {0};
         render_plugins(state, &out);
         render_http(metrics, &out);
+        if (history != NULL)
+                render_history(history, &out);
         help(&out, "pyhost_sse_streams", "gauge", "Open /api/events streams.");
         append(&out, "pyhost_sse_streams %zu\n", sse_streams);
         help(&out, "pyhost_sse_events_total", "counter", "Events published to the streams.");

@@ -269,9 +269,15 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
         }
         case ROUTE_METRICS: {
                 size_t size = 0;
+                /* About 5 KiB: off the pool thread's stack. */
+                struct history_stats *history = malloc(sizeof(*history));
+                bool has_history = history != NULL && api->get_history_stats != NULL &&
+                                   api->get_history_stats(history);
                 char *text = metrics_render(server->metrics, server->state,
                                             sse_stream_count(server->sse),
-                                            sse_event_count(server->sse), &size);
+                                            sse_event_count(server->sse),
+                                            has_history ? history : NULL, &size);
+                free(history);
                 int result = http_reply_take(&reply, 200, "text/plain; version=0.0.4", text, size);
                 (void)result;
                 break;
@@ -467,6 +473,7 @@ struct http_server *http_server_start(const struct http_config *config,
                 .reloader = host->reloader,
                 .reload_debounce_ms = host->reload_debounce_ms,
                 .started_ms = feed_now_ms(),
+                .get_history_stats = host->get_history_stats,
         };
         if (start_daemon(server, error) < 0)
                 goto fail;

@@ -16,6 +16,7 @@
 #include "hw/hw.h"
 #include "plugin/plugin.h"
 #include "plugin/reloader.h"
+#include "store/history.h"
 
 /* What the server serves; all borrowed, and must outlive the server. */
 struct http_host {
@@ -26,6 +27,9 @@ struct http_host {
         struct hw_board *board;
         const char *state_dir; /* where a generated API token is kept; "": XDG */
         unsigned reload_debounce_ms;
+        /* Copies the history's figures and returns true; false when there
+         * is no history. Called from request threads; NULL: no history. */
+        bool (*get_history_stats)(struct history_stats *ret_stats);
 };
 
 struct http_server;
