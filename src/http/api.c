@@ -100,17 +100,16 @@ static json_t *history_health(const struct history_stats *stats) {
                         ? json_pack("{s:I, s:o}", "time_ms", (json_int_t)stats->last_recovery_ms,
                                     "moved_to", http_json_text(stats->last_aside))
                         : json_null();
-        return json_pack("{s:s, s:b, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
-                         "state", history_state_name(stats->state), "degraded",
-                         history_stats_is_degraded(stats), "queue_rows",
-                         (json_int_t)stats->queue_rows, "queue_capacity",
-                         (json_int_t)stats->queue_capacity, "queue_full", stats->is_queue_full,
-                         "written", (json_int_t)stats->written, "dropped_queue_full",
-                         (json_int_t)stats->dropped_full, "dropped_write_failed",
-                         (json_int_t)stats->dropped_failed, "write_errors",
-                         (json_int_t)stats->write_errors, "deleted", (json_int_t)stats->deleted,
-                         "recoveries", (json_int_t)stats->recoveries, "last_error", last_error,
-                         "last_recovery", last_recovery);
+        return json_pack(
+                "{s:s, s:b, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "state",
+                history_state_name(stats->state), "degraded", history_stats_is_degraded(stats),
+                "queue_rows", (json_int_t)stats->queue_rows, "queue_capacity",
+                (json_int_t)stats->queue_capacity, "queue_full", stats->is_queue_full, "written",
+                (json_int_t)stats->written, "dropped_queue_full", (json_int_t)stats->dropped_full,
+                "dropped_write_failed", (json_int_t)stats->dropped_failed, "write_errors",
+                (json_int_t)stats->write_errors, "deleted", (json_int_t)stats->deleted,
+                "recoveries", (json_int_t)stats->recoveries, "last_error", last_error,
+                "last_recovery", last_recovery);
 }
 
 void api_health(const struct api *api, struct http_reply *reply) {
@@ -124,12 +123,12 @@ void api_health(const struct api *api, struct http_reply *reply) {
          * alerts on "degraded" (or on /metrics); a load balancer or a
          * liveness probe that restarted the host on it would not help a
          * full disk. */
-        int result = http_reply_json(
-                reply, 200,
-                json_pack("{s:s, s:I, s:i, s:o}", "status", is_degraded ? "degraded" : "ok",
-                          "uptime_ms", (json_int_t)(now_ms - api->started_ms), "plugins",
-                          (int)api->plugin_count, "history",
-                          has_history ? history_health(stats) : json_null()));
+        int result = http_reply_json(reply, 200,
+                                     json_pack("{s:s, s:I, s:i, s:o}", "status",
+                                               is_degraded ? "degraded" : "ok", "uptime_ms",
+                                               (json_int_t)(now_ms - api->started_ms), "plugins",
+                                               (int)api->plugin_count, "history",
+                                               has_history ? history_health(stats) : json_null()));
         (void)result; /* an out-of-memory reply is set either way */
         free(stats);
 }

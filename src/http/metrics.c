@@ -302,8 +302,8 @@ static void read_process_memory(uint64_t *ret_rss, uint64_t *ret_peak) {
         fclose(file);
 }
 
-static const enum history_state history_states[] = {
-        HISTORY_STATE_OK, HISTORY_STATE_DISK_FULL, HISTORY_STATE_READ_ONLY, HISTORY_STATE_FAILING};
+static const enum history_state history_states[] = {HISTORY_STATE_OK, HISTORY_STATE_DISK_FULL,
+                                                    HISTORY_STATE_READ_ONLY, HISTORY_STATE_FAILING};
 
 static void render_history(const struct history_stats *stats, struct text *out) {
         help(out, "pyhost_history_state", "gauge",

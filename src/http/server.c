@@ -273,10 +273,9 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
                 struct history_stats *history = malloc(sizeof(*history));
                 bool has_history = history != NULL && api->get_history_stats != NULL &&
                                    api->get_history_stats(history);
-                char *text = metrics_render(server->metrics, server->state,
-                                            sse_stream_count(server->sse),
-                                            sse_event_count(server->sse),
-                                            has_history ? history : NULL, &size);
+                char *text = metrics_render(
+                        server->metrics, server->state, sse_stream_count(server->sse),
+                        sse_event_count(server->sse), has_history ? history : NULL, &size);
                 free(history);
                 int result = http_reply_take(&reply, 200, "text/plain; version=0.0.4", text, size);
                 (void)result;

@@ -77,8 +77,8 @@ struct history_stats {
         bool is_failing;         /* the last batch failed */
         bool is_queue_full;      /* readings are being refused now */
         enum history_state state;
-        size_t queue_rows;     /* readings waiting now */
-        size_t queue_capacity; /* queue_rows of the options */
+        size_t queue_rows;                     /* readings waiting now */
+        size_t queue_capacity;                 /* queue_rows of the options */
         char last_error[PH_ERROR_MESSAGE_MAX]; /* the last failure; "" when none */
         int64_t last_error_ms;                 /* Unix ms; 0: never */
         char last_aside[PATH_MAX];             /* where the last damaged database went */

@@ -92,6 +92,30 @@ int history_file_move_aside(const char *path, time_t when, char *ret_aside, size
         return 0;
 }
 
+int history_file_errno(int sqlite_code) {
+
+        switch (sqlite_code & 0xff) {
+        case SQLITE_READONLY:
+                return -EROFS;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_PERM:
+                return -EACCES;
+        case SQLITE_CANTOPEN:
+                return -ENOENT;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EUCLEAN;
+        default:
+                return -EIO;
+        }
+}
+
 /* --- the check ------------------------------------------------------------ */
 
 struct watch {
@@ -123,11 +147,6 @@ static void *watch_main(void *data) {
         }
         pthread_mutex_unlock(&watch->lock);
         return NULL;
-}
-
-static int errno_of_check(int code) {
-        return history_file_is_damaged(code) ? -EUCLEAN : (code & 0xff) == SQLITE_NOMEM ? -ENOMEM
-                                                                                       : -EIO;
 }
 
 enum history_check history_file_check(sqlite3 *db, const char *path, unsigned budget_ms,
@@ -172,7 +191,7 @@ enum history_check history_file_check(sqlite3 *db, const char *path, unsigned bu
         } else {
                 verdict = history_file_is_damaged(code) ? HISTORY_CHECK_DAMAGED
                                                         : HISTORY_CHECK_FAILED;
-                ph_error_set(error, errno_of_check(code), "%s: quick_check: %s", path,
+                ph_error_set(error, history_file_errno(code), "%s: quick_check: %s", path,
                              sqlite3_errmsg(db));
         }
         sqlite3_finalize(check);

@@ -562,9 +562,8 @@ static void commit_into_the_log_only(const char *path, const char *sensor) {
                  " VALUES (%lld, 'greenhouse', '%s', 'temperature', 1, 'C', 'ok')",
                  (long long)now_ms(), sensor);
         assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(
-                sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL),
-                SQLITE_OK);
+        assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL),
+                         SQLITE_OK);
         assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -713,11 +712,11 @@ int main(void) {
                         test_file_that_is_not_a_database_is_moved_aside_and_recording_goes_on,
                         set_up, tear_down),
                 cmocka_unit_test_setup_teardown(
-                        test_quick_check_at_start_moves_a_database_with_damaged_pages_aside,
-                        set_up, tear_down),
+                        test_quick_check_at_start_moves_a_database_with_damaged_pages_aside, set_up,
+                        tear_down),
                 cmocka_unit_test_setup_teardown(
-                        test_damage_met_while_writing_moves_the_database_and_its_wal_aside,
-                        set_up, tear_down),
+                        test_damage_met_while_writing_moves_the_database_and_its_wal_aside, set_up,
+                        tear_down),
                 cmocka_unit_test_setup_teardown(test_quick_check_gives_up_when_its_time_is_up,
                                                 set_up, tear_down),
                 cmocka_unit_test(test_missing_directory_is_an_error_naming_the_path),
