@@ -122,7 +122,8 @@ struct watch {
         pthread_mutex_t lock;
         pthread_cond_t done_changed; /* CLOCK_MONOTONIC */
         bool is_done;                /* guarded by `lock` */
-        struct timespec deadline;
+        struct timespec end;  /* when the time is up; constant */
+        struct timespec next; /* the watcher's next interrupt */
         sqlite3 *db;
 };
 
@@ -133,20 +134,31 @@ static void *watch_main(void *data) {
         struct watch *watch = data;
         pthread_mutex_lock(&watch->lock);
         while (!watch->is_done) {
-                if (pthread_cond_timedwait(&watch->done_changed, &watch->lock, &watch->deadline) !=
+                if (pthread_cond_timedwait(&watch->done_changed, &watch->lock, &watch->next) !=
                     ETIMEDOUT)
                         continue;
                 if (watch->is_done)
                         break;
                 sqlite3_interrupt(watch->db);
-                watch->deadline.tv_nsec += 10000000L;
-                if (watch->deadline.tv_nsec >= 1000000000L) {
-                        watch->deadline.tv_sec++;
-                        watch->deadline.tv_nsec -= 1000000000L;
+                watch->next.tv_nsec += 10000000L;
+                if (watch->next.tv_nsec >= 1000000000L) {
+                        watch->next.tv_sec++;
+                        watch->next.tv_nsec -= 1000000000L;
                 }
         }
         pthread_mutex_unlock(&watch->lock);
         return NULL;
+}
+
+/* SQLite calls this between the statement's steps (not during the check
+ * itself, which only the watcher can interrupt): a time already up when
+ * the statement starts stops it at once. */
+static int on_progress(void *data) {
+        const struct watch *watch = data;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return now.tv_sec > watch->end.tv_sec ||
+               (now.tv_sec == watch->end.tv_sec && now.tv_nsec >= watch->end.tv_nsec);
 }
 
 enum history_check history_file_check(sqlite3 *db, const char *path, unsigned budget_ms,
@@ -158,13 +170,14 @@ enum history_check history_file_check(sqlite3 *db, const char *path, unsigned bu
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
         pthread_cond_init(&watch.done_changed, &attributes);
         pthread_condattr_destroy(&attributes);
-        clock_gettime(CLOCK_MONOTONIC, &watch.deadline);
-        watch.deadline.tv_sec += (time_t)(budget_ms / 1000);
-        watch.deadline.tv_nsec += (long)(budget_ms % 1000) * 1000000L;
-        if (watch.deadline.tv_nsec >= 1000000000L) {
-                watch.deadline.tv_sec++;
-                watch.deadline.tv_nsec -= 1000000000L;
+        clock_gettime(CLOCK_MONOTONIC, &watch.end);
+        watch.end.tv_sec += (time_t)(budget_ms / 1000);
+        watch.end.tv_nsec += (long)(budget_ms % 1000) * 1000000L;
+        if (watch.end.tv_nsec >= 1000000000L) {
+                watch.end.tv_sec++;
+                watch.end.tv_nsec -= 1000000000L;
         }
+        watch.next = watch.end;
         pthread_t watcher;
         int started = pthread_create(&watcher, NULL, watch_main, &watch);
 
@@ -172,8 +185,11 @@ enum history_check history_file_check(sqlite3 *db, const char *path, unsigned bu
         sqlite3_stmt *check = NULL;
         int code = started != 0 ? SQLITE_NOMEM
                                 : sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &check, NULL);
-        if (code == SQLITE_OK)
+        if (code == SQLITE_OK) {
+                sqlite3_progress_handler(db, 1, on_progress, &watch);
                 code = sqlite3_step(check);
+                sqlite3_progress_handler(db, 0, NULL, NULL);
+        }
         if (code == SQLITE_ROW) {
                 const char *text = (const char *)sqlite3_column_text(check, 0);
                 if (text != NULL && strcmp(text, "ok") == 0) {
