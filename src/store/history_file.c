@@ -122,8 +122,8 @@ struct watch {
         pthread_mutex_t lock;
         pthread_cond_t done_changed; /* CLOCK_MONOTONIC */
         bool is_done;                /* guarded by `lock` */
-        struct timespec end;  /* when the time is up; constant */
-        struct timespec next; /* the watcher's next interrupt */
+        struct timespec end;         /* when the time is up; constant */
+        struct timespec next;        /* the watcher's next interrupt */
         sqlite3 *db;
 };
 
