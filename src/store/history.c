@@ -298,13 +298,15 @@ static int move_aside(struct history *history, const struct ph_error *damage,
 static int write_batch(struct history *history, const struct history_row *rows, size_t count,
                        uint64_t *ret_deleted, struct ph_error *error) {
         int code = try_batch(history, rows, count, ret_deleted, error);
-        if (!history_file_is_damaged(code))
-                return code == SQLITE_OK ? 0 : history_file_errno(code);
-        struct ph_error damage = *error;
-        int result = move_aside(history, &damage, error);
-        if (result < 0)
-                return result;
-        code = try_batch(history, rows, count, ret_deleted, error);
+        if (history_file_is_damaged(code)) {
+                struct ph_error damage = *error;
+                int result = move_aside(history, &damage, error);
+                if (result < 0)
+                        return result;
+                code = try_batch(history, rows, count, ret_deleted, error);
+                if (history_file_is_damaged(code))
+                        disconnect_damaged(history); /* the next batch moves it aside */
+        }
         return code == SQLITE_OK ? 0 : history_file_errno(code);
 }
 
