@@ -14,7 +14,8 @@ import threading
 import time
 
 from conftest import CACHE_DIR, PYHOST, Daemon, run_pyhost
-from http_support import TOKEN, WebDaemon, http_config, plugin_section, request
+from http_support import (TOKEN, WebDaemon, http_config, plugin_section, request,  # noqa: F401
+                          web_daemons)
 from test_history import NamespacedDaemon, history_config, needs_mount_namespace
 
 PAGE = 4096
