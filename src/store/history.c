@@ -284,11 +284,17 @@ static int move_aside(struct history *history, const struct ph_error *damage,
         history->last_error = *damage;
         history->stats.last_error_ms = history->stats.last_recovery_ms;
         pthread_mutex_unlock(&history->lock);
-        log_write(LOG_LEVEL_ERROR, TAG,
-                  "DAMAGED DATABASE: %s; moved it aside to %s (kept, with its -wal and -shm; "
-                  "nothing is deleted) and recording goes on in a new, empty %s",
-                  damage->message, aside, history->path);
         int code = open_connection(history, error);
+        if (code == SQLITE_OK)
+                log_write(LOG_LEVEL_ERROR, TAG,
+                          "DAMAGED DATABASE: %s; moved it aside to %s (kept, with its -wal and "
+                          "-shm; nothing is deleted) and recording goes on in a new, empty %s",
+                          damage->message, aside, history->path);
+        else
+                log_write(LOG_LEVEL_ERROR, TAG,
+                          "DAMAGED DATABASE: %s; moved it aside to %s (kept, with its -wal and "
+                          "-shm; nothing is deleted); the new database failed too",
+                          damage->message, aside);
         return code == SQLITE_OK ? 0 : history_file_errno(code);
 }
 
