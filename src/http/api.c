@@ -89,17 +89,18 @@ static json_t *plugin_detail(const struct app_plugin_view *view) {
 }
 
 /* The history's part of /api/health. */
-static json_t *history_health(const struct history_stats *stats) {
-        json_t *last_error =
-                stats->last_error_ms > 0
-                        ? json_pack("{s:o, s:I}", "message", http_json_text(stats->last_error),
-                                    "time_ms", (json_int_t)stats->last_error_ms)
-                        : json_null();
+static json_t *history_health(const struct history_stats *stats, bool with_details) {
+        json_t *last_error = stats->last_error_ms > 0 ? json_pack("{s:I}", "time_ms",
+                                                                  (json_int_t)stats->last_error_ms)
+                                                      : json_null();
+        if (with_details && json_is_object(last_error))
+                json_object_set_new(last_error, "message", http_json_text(stats->last_error));
         json_t *last_recovery =
                 stats->last_recovery_ms > 0
-                        ? json_pack("{s:I, s:o}", "time_ms", (json_int_t)stats->last_recovery_ms,
-                                    "moved_to", http_json_text(stats->last_aside))
+                        ? json_pack("{s:I}", "time_ms", (json_int_t)stats->last_recovery_ms)
                         : json_null();
+        if (with_details && json_is_object(last_recovery))
+                json_object_set_new(last_recovery, "moved_to", http_json_text(stats->last_aside));
         return json_pack(
                 "{s:s, s:b, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "state",
                 history_state_name(stats->state), "degraded", history_stats_is_degraded(stats),
@@ -112,7 +113,7 @@ static json_t *history_health(const struct history_stats *stats) {
                 "last_recovery", last_recovery);
 }
 
-void api_health(const struct api *api, struct http_reply *reply) {
+void api_health(const struct api *api, bool with_details, struct http_reply *reply) {
         int64_t now_ms = feed_now_ms();
         /* About 5 KiB: off the pool thread's stack. */
         struct history_stats *stats = calloc(1, sizeof(*stats));
@@ -123,12 +124,12 @@ void api_health(const struct api *api, struct http_reply *reply) {
          * alerts on "degraded" (or on /metrics); a load balancer or a
          * liveness probe that restarted the host on it would not help a
          * full disk. */
-        int result = http_reply_json(reply, 200,
-                                     json_pack("{s:s, s:I, s:i, s:o}", "status",
-                                               is_degraded ? "degraded" : "ok", "uptime_ms",
-                                               (json_int_t)(now_ms - api->started_ms), "plugins",
-                                               (int)api->plugin_count, "history",
-                                               has_history ? history_health(stats) : json_null()));
+        int result = http_reply_json(
+                reply, 200,
+                json_pack("{s:s, s:I, s:i, s:o}", "status", is_degraded ? "degraded" : "ok",
+                          "uptime_ms", (json_int_t)(now_ms - api->started_ms), "plugins",
+                          (int)api->plugin_count, "history",
+                          has_history ? history_health(stats, with_details) : json_null()));
         (void)result; /* an out-of-memory reply is set either way */
         free(stats);
 }

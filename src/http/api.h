@@ -39,8 +39,9 @@ enum api_action { API_ACTION_POLL, API_ACTION_RELOAD, API_ACTION_RESET };
 
 /* {"status": "ok" or "degraded", "uptime_ms", "plugins", "history": {...}
  * or null}; always 200 while the host runs ("degraded": the history needs
- * an operator, see history_stats_is_degraded). */
-void api_health(const struct api *api, struct http_reply *reply);
+ * an operator, see history_stats_is_degraded). The history's last error
+ * message and moved-aside path only `with_details` (the client may read). */
+void api_health(const struct api *api, bool with_details, struct http_reply *reply);
 void api_readings(const struct api *api, struct http_reply *reply);
 void api_history(const struct api *api, struct http_reply *reply);
 void api_plugins(const struct api *api, struct http_reply *reply);

@@ -243,9 +243,17 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
                 reply.is_cacheable = true;
                 break;
         }
-        case ROUTE_HEALTH:
-                api_health(api, &reply);
+        case ROUTE_HEALTH: {
+                /* Open to all; the history's words (paths, errors) only to
+                 * those who may read. */
+                bool may_read =
+                        server->are_reads_open ||
+                        auth_check(&server->auth,
+                                   MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                               MHD_HTTP_HEADER_AUTHORIZATION));
+                api_health(api, may_read, &reply);
                 break;
+        }
         case ROUTE_READINGS:
                 api_readings(api, &reply);
                 break;

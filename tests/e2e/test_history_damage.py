@@ -22,9 +22,10 @@ PAGE = 4096
 ASIDE = re.compile(r"history\.db\.corrupt-\d{8}T\d{6}Z$")
 
 
-def web_history_config(directory, database, history_keys=""):
+def web_history_config(directory, database, history_keys="", http_extra=""):
     history = f"[history]\npath = {database}\n{history_keys}\n"
-    return http_config(directory, [history, plugin_section("counter", interval_s=0.05)])
+    return http_config(directory, [history, plugin_section("counter", interval_s=0.05)],
+                       http_extra)
 
 
 def first_run(tmp_path, database, rows):
@@ -141,9 +142,19 @@ def test_file_that_is_not_a_database_is_moved_aside_and_recording_goes_on(tmp_pa
     text = b"this is a text file, not a database\n" * 100
     database.write_bytes(text)
 
-    daemon = web_daemons(web_history_config(tmp_path, database), tmp_path)
+    # Reads need the token here: /api/health stays open, but without the
+    # token it keeps the history's paths and error messages to itself.
+    daemon = web_daemons(web_history_config(tmp_path, database, http_extra="open_reads = false"),
+                         tmp_path)
     assert_recovered_and_recording(daemon, database, text)
     assert "not a database" in daemon.log()
+    anonymous = request(daemon.port, "GET", "/api/health")
+    assert anonymous.status == 200
+    history = anonymous.json()["history"]
+    assert anonymous.json()["status"] == "degraded" and history["recoveries"] == 1
+    assert history["last_recovery"]["time_ms"] > 0 and "moved_to" not in history["last_recovery"]
+    assert "message" not in history["last_error"]
+    assert str(tmp_path) not in anonymous.body.decode()
     assert daemon.stop() == 0
 
 
