@@ -68,8 +68,7 @@ static int run(struct host_arguments *arguments, struct host_config *config, cha
                 return 1;
         }
         char ready[96];
-        snprintf(ready, sizeof(ready), "READY=1\nSTATUS=polling %zu plugins",
-                 host->running.count);
+        snprintf(ready, sizeof(ready), "READY=1\nSTATUS=polling %zu plugins", host->running.count);
         service_tell(ready);
 
         int signal_number = host_serve(host, &signals);
@@ -118,4 +117,3 @@ int cmd_run(int argc, char **argv) {
         free(config);
         return exit_code;
 }
-

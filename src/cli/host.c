@@ -27,7 +27,8 @@ static int start_recorders(struct host *host, struct ph_error *error) {
                         .batch_ms = history->batch_ms,
                         .queue_rows = history->queue_rows,
                         .max_age_s = history->max_age_days * 86400.0,
-                        .max_rows = history->max_rows};
+                        .max_rows = history->max_rows,
+                        .check_ms = HISTORY_CHECK_MS_DEFAULT};
                 host->history = history_open(&options, error);
                 if (host->history == NULL)
                         return -1;
@@ -68,6 +69,28 @@ static void stop_recorders(struct host *host) {
                           (unsigned long long)stats.dropped_full);
         }
         mqtt_stop(mqtt_taken);
+}
+
+/* The recorders' figures for the web server's threads; false when there is
+ * none (or no longer). */
+static bool get_history_stats(struct history_stats *ret_stats, void *data) {
+        struct host *host = data;
+        pthread_mutex_lock(&host->recorders_lock);
+        bool has_history = host->history != NULL;
+        if (has_history)
+                history_get_stats(host->history, ret_stats);
+        pthread_mutex_unlock(&host->recorders_lock);
+        return has_history;
+}
+
+static bool get_mqtt_stats(struct mqtt_stats *ret_stats, void *data) {
+        struct host *host = data;
+        pthread_mutex_lock(&host->recorders_lock);
+        bool has_mqtt = host->mqtt != NULL;
+        if (has_mqtt)
+                mqtt_get_stats(host->mqtt, ret_stats);
+        pthread_mutex_unlock(&host->recorders_lock);
+        return has_mqtt;
 }
 
 static void stop_recorders_on_timeout(void *data) {
@@ -133,7 +156,11 @@ static void start_http(struct host *host) {
                                       .reloader = running->reloader,
                                       .board = host->board,
                                       .state_dir = config->state_dir,
-                                      .reload_debounce_ms = config->reload_debounce_ms};
+                                      .reload_debounce_ms = config->reload_debounce_ms,
+                                      .get_history_stats = get_history_stats,
+                                      .get_mqtt_stats = get_mqtt_stats,
+                                      .stats_data = host,
+                                      .pipeline = host->pipeline};
         struct ph_error error = {0};
         host->http = http_server_start(&config->http, &http_host, &error);
         if (host->http == NULL) {
@@ -144,8 +171,8 @@ static void start_http(struct host *host) {
                                                 .capacity = WEB_QUEUE_RECORDS,
                                                 .deliver = http_server_deliver,
                                                 .data = host->http};
-        host->web.is_subscribed = pipeline_subscribe(host->pipeline, &spec, &host->web.id,
-                                                     &error) == 0;
+        host->web.is_subscribed =
+                pipeline_subscribe(host->pipeline, &spec, &host->web.id, &error) == 0;
         if (!host->web.is_subscribed)
                 log_write(LOG_LEVEL_ERROR, "http", "the web state gets no polls: %s",
                           error.message);
@@ -213,10 +240,10 @@ struct host *host_new(const struct host_arguments *arguments, const struct host_
         host->pipeline = pipeline_new(error);
         if (host->pipeline == NULL)
                 goto fail;
-        host->options = (struct plugin_host_options){
-                .state_dir = host->config.state_dir,
-                .state_write_interval_s = host->config.state_write_interval_s,
-                .pipeline = host->pipeline};
+        host->options = (struct plugin_host_options){.state_dir = host->config.state_dir,
+                                                     .state_write_interval_s =
+                                                             host->config.state_write_interval_s,
+                                                     .pipeline = host->pipeline};
         host->engine = plugin_engine_new(host->config.cache_dir, error);
         if (host->engine == NULL)
                 goto fail;

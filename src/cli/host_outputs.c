@@ -35,11 +35,11 @@ static bool is_real_poll(const struct poll_record *record) {
 }
 
 static void print_line(struct host *host, const struct poll_record *record) {
-        json_t *line = json_pack("{s:s, s:s, s:s, s:I, s:f, s:o}", "plugin", record->plugin,
-                                 "origin", poll_origin_name(record->origin), "version",
-                                 record->version, "time_ms", (json_int_t)record->finished_ms,
-                                 "duration_ms", record->duration_ms, "readings",
-                                 reading_list_to_json(&record->readings));
+        json_t *line =
+                json_pack("{s:s, s:s, s:s, s:I, s:f, s:o}", "plugin", record->plugin, "origin",
+                          poll_origin_name(record->origin), "version", record->version, "time_ms",
+                          (json_int_t)record->finished_ms, "duration_ms", record->duration_ms,
+                          "readings", reading_list_to_json(&record->readings));
         if (line == NULL) {
                 log_write(LOG_LEVEL_ERROR, record->plugin, "out of memory formatting readings");
                 return;
@@ -76,9 +76,8 @@ static void deliver_history(const struct poll_record *record, void *data) {
         if (!is_real_poll(record) || record->outcome != POLL_OUTCOME_OK)
                 return;
         pthread_mutex_lock(&host->recorders_lock);
-        if (host->history != NULL &&
-            history_append(host->history, record->plugin, record->finished_ms,
-                           &record->readings) < 0) {
+        if (host->history != NULL && history_append(host->history, record->plugin,
+                                                    record->finished_ms, &record->readings) < 0) {
                 /* dropped and counted by the history */
         }
         pthread_mutex_unlock(&host->recorders_lock);
@@ -89,9 +88,9 @@ static void deliver_mqtt(const struct poll_record *record, void *data) {
         if (!is_real_poll(record) || record->outcome != POLL_OUTCOME_OK)
                 return;
         pthread_mutex_lock(&host->recorders_lock);
-        if (host->mqtt != NULL && mqtt_publish_readings(host->mqtt, record->plugin,
-                                                        record->finished_ms,
-                                                        &record->readings) < 0) {
+        if (host->mqtt != NULL &&
+            mqtt_publish_readings(host->mqtt, record->plugin, record->finished_ms,
+                                  &record->readings) < 0) {
                 /* dropped and counted by the publisher */
         }
         pthread_mutex_unlock(&host->recorders_lock);
@@ -124,7 +123,8 @@ int host_outputs_subscribe(struct host *host, struct ph_error *error) {
         if (host->history != NULL &&
             subscribe(host, "history", deliver_history, &host->history_feed, error) < 0)
                 return -1;
-        if (host->mqtt != NULL && subscribe(host, "mqtt", deliver_mqtt, &host->mqtt_feed, error) < 0)
+        if (host->mqtt != NULL &&
+            subscribe(host, "mqtt", deliver_mqtt, &host->mqtt_feed, error) < 0)
                 return -1;
         return 0;
 }

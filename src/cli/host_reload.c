@@ -37,8 +37,7 @@ static int read_config(const struct host_arguments *context, struct host_config 
 
 /* Sections that only a restart applies: the running values are kept (and
  * a warning names each changed one). */
-static void keep_restart_only_settings(const struct host_config *config,
-                                       struct host_config *next) {
+static void keep_restart_only_settings(const struct host_config *config, struct host_config *next) {
         const char *changed[8];
         size_t count = 0;
         if (strcmp(next->cache_dir, config->cache_dir) != 0 ||
@@ -86,10 +85,10 @@ static bool is_same_plugin(const struct plugin_config *running_config,
 struct reload_work {
         struct host *host;
         struct host_config *next;
-        const int *kept_from;           /* per plugin of `next` */
-        const bool *needs_inspection;   /* per plugin of `next` */
+        const int *kept_from;                /* per plugin of `next` */
+        const bool *needs_inspection;        /* per plugin of `next` */
         const struct host_running *previous; /* phase 2: what ran before */
-        const bool *is_kept;            /* phase 2: per plugin of `previous` */
+        const bool *is_kept;                 /* phase 2: per plugin of `previous` */
         int result;
         struct ph_error error;
 };
@@ -243,4 +242,3 @@ refuse:
                   "SIGHUP: new configuration refused: %s; the running one stays", error.message);
         service_tell("READY=1");
 }
-

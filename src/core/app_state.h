@@ -62,9 +62,11 @@ struct app_plugin_status {
         unsigned probation_left;
         bool has_lifecycle;
         size_t state_bytes;
-        size_t memory_bytes;      /* linear memory of the live instance now */
-        size_t memory_high_water; /* the most it has had at once */
-        size_t memory_limit;      /* 0: none */
+        size_t memory_bytes;        /* linear memory of the live instance now */
+        size_t memory_high_water;   /* the most it has had at once */
+        size_t memory_limit;        /* 0: none */
+        uint64_t denied_calls;      /* calls outside its grants, refused */
+        uint64_t dropped_log_lines; /* over its log budget */
         char last_error[PH_ERROR_MESSAGE_MAX];
         char last_traceback[APP_TRACEBACK_MAX];
         int64_t last_error_ms;                       /* 0: never */

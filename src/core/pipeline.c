@@ -27,7 +27,7 @@ struct subscriber {
 };
 
 struct pipeline {
-        pthread_mutex_t lock;  /* the slots, every queue and every counter */
+        pthread_mutex_t lock;   /* the slots, every queue and every counter */
         pthread_cond_t drained; /* a deliver finished */
         uint64_t published, lost;
         struct subscriber *slots[PIPELINE_MAX_SUBSCRIBERS];
@@ -56,8 +56,7 @@ struct poll_record *poll_record_new_lifecycle(const char *plugin, const char *ev
                 return NULL;
         record->kind = RECORD_LIFECYCLE;
         snprintf(record->event, sizeof(record->event), "%s", event);
-        snprintf(record->version, sizeof(record->version), "%.12s",
-                 version != NULL ? version : "");
+        snprintf(record->version, sizeof(record->version), "%.12s", version != NULL ? version : "");
         record->started_ms = time_ms;
         record->finished_ms = time_ms;
         record->message = copy_text(message);
@@ -68,8 +67,8 @@ struct poll_record *poll_record_new_lifecycle(const char *plugin, const char *ev
         return record;
 }
 
-int poll_record_set_failure(struct poll_record *record, enum poll_outcome outcome,
-                            const char *kind, const char *message, const char *traceback) {
+int poll_record_set_failure(struct poll_record *record, enum poll_outcome outcome, const char *kind,
+                            const char *message, const char *traceback) {
         record->outcome = outcome;
         record->failure_kind = kind;
         reading_list_clear(&record->readings);

@@ -58,9 +58,9 @@ struct poll_record {
         char version[POLL_RECORD_VERSION_MAX];
         enum poll_origin origin;
         enum poll_outcome outcome;
-        int64_t started_ms;  /* wall clock (Unix epoch) when the poll began */
-        int64_t finished_ms; /* wall clock when it ended */
-        double duration_ms;  /* measured on the monotonic clock */
+        int64_t started_ms;           /* wall clock (Unix epoch) when the poll began */
+        int64_t finished_ms;          /* wall clock when it ended */
+        double duration_ms;           /* measured on the monotonic clock */
         struct reading_list readings; /* POLL_OUTCOME_OK only */
         /* FAILED and SKIPPED: a static name ("trap", "guest-error",
          * "quarantined", ...), the message and the guest's traceback

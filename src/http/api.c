@@ -56,13 +56,85 @@ static json_t *plugin_detail(const struct app_plugin_view *view) {
         return detail;
 }
 
-void api_health(const struct api *api, struct http_reply *reply) {
+/* The history's part of /api/health. */
+static json_t *history_health(const struct history_stats *stats, bool with_details) {
+        json_t *last_error = stats->last_error_ms > 0 ? json_pack("{s:I}", "time_ms",
+                                                                  (json_int_t)stats->last_error_ms)
+                                                      : json_null();
+        if (with_details && json_is_object(last_error))
+                json_object_set_new(last_error, "message", http_json_text(stats->last_error));
+        json_t *last_recovery =
+                stats->last_recovery_ms > 0
+                        ? json_pack("{s:I}", "time_ms", (json_int_t)stats->last_recovery_ms)
+                        : json_null();
+        if (with_details && json_is_object(last_recovery))
+                json_object_set_new(last_recovery, "moved_to", http_json_text(stats->last_aside));
+        return json_pack(
+                "{s:s, s:b, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "state",
+                history_state_name(stats->state), "degraded", history_stats_is_degraded(stats),
+                "queue_rows", (json_int_t)stats->queue_rows, "queue_capacity",
+                (json_int_t)stats->queue_capacity, "queue_full", stats->is_queue_full, "written",
+                (json_int_t)stats->written, "dropped_queue_full", (json_int_t)stats->dropped_full,
+                "dropped_write_failed", (json_int_t)stats->dropped_failed, "write_errors",
+                (json_int_t)stats->write_errors, "deleted", (json_int_t)stats->deleted,
+                "recoveries", (json_int_t)stats->recoveries, "last_error", last_error,
+                "last_recovery", last_recovery);
+}
+
+/* The consumers of the poll pipeline: each one's queue and losses. */
+static json_t *consumers_health(const struct pipeline_stats *stats) {
+        json_t *list = json_array();
+        for (size_t i = 0; list != NULL && i < stats->count; i++) {
+                const struct pipeline_subscriber_stats *consumer = &stats->subscribers[i];
+                json_t *item = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name", consumer->name,
+                                         "queue_depth", (json_int_t)consumer->depth,
+                                         "queue_high_water", (json_int_t)consumer->high_water,
+                                         "queue_capacity", (json_int_t)consumer->capacity,
+                                         "delivered", (json_int_t)consumer->delivered, "dropped",
+                                         (json_int_t)consumer->dropped);
+                if (item == NULL || json_array_append_new(list, item) != 0) {
+                        json_decref(list);
+                        return NULL;
+                }
+        }
+        return list;
+}
+
+static json_t *mqtt_health(const struct mqtt_stats *stats) {
+        return json_pack("{s:b, s:I, s:I, s:I, s:I}", "connected", stats->is_connected, "queued",
+                         (json_int_t)stats->queued, "published", (json_int_t)stats->published,
+                         "dropped", (json_int_t)stats->dropped, "connects",
+                         (json_int_t)stats->connects);
+}
+
+void api_health(const struct api *api, bool with_details, struct http_reply *reply) {
         int64_t now_ms = clock_realtime_ms();
-        int result = http_reply_json(reply, 200,
-                                     json_pack("{s:s, s:I, s:i}", "status", "ok", "uptime_ms",
-                                               (json_int_t)(now_ms - api->started_ms), "plugins",
-                                               (int)api->plugin_count));
+        /* Several KiB each: off the pool thread's stack. */
+        struct history_stats *stats = calloc(1, sizeof(*stats));
+        struct pipeline_stats *pipeline = calloc(1, sizeof(*pipeline));
+        struct mqtt_stats mqtt;
+        bool has_history = stats != NULL && api->get_history_stats != NULL &&
+                           api->get_history_stats(stats, api->stats_data);
+        bool has_mqtt = api->get_mqtt_stats != NULL && api->get_mqtt_stats(&mqtt, api->stats_data);
+        if (pipeline != NULL)
+                pipeline_get_stats(api->pipeline, pipeline);
+        bool is_degraded = has_history && history_stats_is_degraded(stats);
+        /* 200 either way: the host answers and polls. A monitoring system
+         * alerts on "degraded" (or on /metrics); a load balancer or a
+         * liveness probe that restarted the host on it would not help a
+         * full disk. */
+        int result = http_reply_json(
+                reply, 200,
+                json_pack("{s:s, s:I, s:i, s:o, s:o, s:o}", "status",
+                          is_degraded ? "degraded" : "ok", "uptime_ms",
+                          (json_int_t)(now_ms - api->started_ms), "plugins", (int)api->plugin_count,
+                          "history",
+                          has_history ? history_health(stats, with_details) : json_null(), "mqtt",
+                          has_mqtt ? mqtt_health(&mqtt) : json_null(), "consumers",
+                          pipeline != NULL ? consumers_health(pipeline) : json_null()));
         (void)result; /* an out-of-memory reply is set either way */
+        free(stats);
+        free(pipeline);
 }
 
 void api_readings(const struct api *api, struct http_reply *reply) {
@@ -176,13 +248,12 @@ static void answer_poll(const struct poll_record *record, struct http_reply *rep
                 http_reply_error(reply, 409, "%s: %s", record->failure_kind,
                                  record->message != NULL ? record->message : "");
         } else {
-                result = http_reply_json(
-                        reply, 502,
-                        json_pack("{s:{s:i, s:s, s:o, s:o}, s:f}", "error", "status", 502, "kind",
-                                  record->failure_kind, "message",
-                                  http_json_text(record->message), "traceback",
-                                  http_json_text(record->traceback), "duration_ms",
-                                  record->duration_ms));
+                result = http_reply_json(reply, 502,
+                                         json_pack("{s:{s:i, s:s, s:o, s:o}, s:f}", "error",
+                                                   "status", 502, "kind", record->failure_kind,
+                                                   "message", http_json_text(record->message),
+                                                   "traceback", http_json_text(record->traceback),
+                                                   "duration_ms", record->duration_ms));
         }
         (void)result;
 }

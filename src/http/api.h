@@ -15,8 +15,10 @@
 #include "core/app_state.h"
 #include "core/pipeline.h"
 #include "http/reply.h"
+#include "mqtt/mqtt.h"
 #include "plugin/plugin.h"
 #include "plugin/reloader.h"
+#include "store/history.h"
 
 /* What the handlers work on; all borrowed. plugins[i] is the app state's
  * plugin i. */
@@ -27,6 +29,11 @@ struct api {
         struct reloader *reloader;
         unsigned reload_debounce_ms;
         int64_t started_ms;
+        /* See struct http_host. */
+        bool (*get_history_stats)(struct history_stats *ret_stats, void *data);
+        bool (*get_mqtt_stats)(struct mqtt_stats *ret_stats, void *data);
+        void *stats_data;
+        struct pipeline *pipeline;
 };
 
 enum api_action { API_ACTION_POLL, API_ACTION_RELOAD, API_ACTION_RESET };
@@ -36,7 +43,11 @@ enum api_action { API_ACTION_POLL, API_ACTION_RELOAD, API_ACTION_RESET };
  * action). */
 #define API_REASON_MAX 201
 
-void api_health(const struct api *api, struct http_reply *reply);
+/* {"status": "ok" or "degraded", "uptime_ms", "plugins", "history": {...}
+ * or null}; always 200 while the host runs ("degraded": the history needs
+ * an operator, see history_stats_is_degraded). The history's last error
+ * message and moved-aside path only `with_details` (the client may read). */
+void api_health(const struct api *api, bool with_details, struct http_reply *reply);
 void api_readings(const struct api *api, struct http_reply *reply);
 void api_history(const struct api *api, struct http_reply *reply);
 void api_plugins(const struct api *api, struct http_reply *reply);

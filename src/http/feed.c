@@ -58,8 +58,8 @@ static void note_lifecycle(struct feed *feed, size_t index, const struct poll_re
         app_state_add_event(feed->state, index, &event);
         publish(feed, "lifecycle",
                 json_pack("{s:s, s:I, s:s, s:s, s:o}", "plugin", record->plugin, "time_ms",
-                          (json_int_t)event.time_ms, "kind", event.kind, "version",
-                          event.version, "message", http_json_text(event.message)));
+                          (json_int_t)event.time_ms, "kind", event.kind, "version", event.version,
+                          "message", http_json_text(event.message)));
 }
 
 void feed_refresh_status(struct feed *feed, size_t index) {
@@ -87,6 +87,8 @@ void feed_refresh_status(struct feed *feed, size_t index) {
         copy->memory_bytes = status->memory_bytes;
         copy->memory_high_water = status->memory_high_water;
         copy->memory_limit = status->memory_limit;
+        copy->denied_calls = status->denied_calls;
+        copy->dropped_log_lines = status->dropped_log_lines;
         snprintf(copy->last_error, sizeof(copy->last_error), "%s", status->last_error);
         snprintf(copy->last_traceback, sizeof(copy->last_traceback), "%s", status->last_traceback);
         copy->last_error_ms = (int64_t)status->last_error_time * 1000;

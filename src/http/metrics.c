@@ -243,14 +243,20 @@ static void render_plugins(struct app_state *state, struct text *out) {
                 {"pyhost_plugin_rejected_reloads_total", "New versions refused."},
                 {"pyhost_plugin_rollbacks_total", "Versions rolled back during probation."},
                 {"pyhost_plugin_instantiations_total", "Instances made (starts and restarts)."},
+                {"pyhost_plugin_denied_calls_total", "Calls outside its grants, refused."},
+                {"pyhost_plugin_dropped_log_lines_total", "Log lines over its log budget."},
         };
         for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
                 help(out, counters[c].name, "counter", counters[c].help);
                 for (size_t i = 0; i < viewed; i++) {
                         const struct app_plugin_status *status = &views[i].status;
-                        uint64_t values[] = {status->polls, status->reloads,
-                                             status->rejected_reloads, status->rollbacks,
-                                             status->instantiations};
+                        uint64_t values[] = {status->polls,
+                                             status->reloads,
+                                             status->rejected_reloads,
+                                             status->rollbacks,
+                                             status->instantiations,
+                                             status->denied_calls,
+                                             status->dropped_log_lines};
                         append(out, "%s{plugin=\"%s\"} %llu\n", counters[c].name, views[i].name,
                                (unsigned long long)values[c]);
                 }
@@ -302,15 +308,112 @@ static void read_process_memory(uint64_t *ret_rss, uint64_t *ret_peak) {
         fclose(file);
 }
 
-char *metrics_render(struct metrics *metrics, struct app_state *state, size_t sse_streams,
-                     uint64_t sse_events, size_t *ret_size) {
+static const enum history_state history_states[] = {HISTORY_STATE_OK, HISTORY_STATE_DISK_FULL,
+                                                    HISTORY_STATE_READ_ONLY, HISTORY_STATE_FAILING};
+
+static void render_history(const struct history_stats *stats, struct text *out) {
+        help(out, "pyhost_history_state", "gauge",
+             "1 for the state of the history database's writes.");
+        for (size_t s = 0; s < sizeof(history_states) / sizeof(history_states[0]); s++)
+                append(out, "pyhost_history_state{state=\"%s\"} %d\n",
+                       history_state_name(history_states[s]), stats->state == history_states[s]);
+        help(out, "pyhost_history_degraded", "gauge",
+             "1 when the history is not writing, drops readings with its queue full, or "
+             "moved a damaged database aside since the start.");
+        append(out, "pyhost_history_degraded %d\n", history_stats_is_degraded(stats));
+        help(out, "pyhost_history_recoveries_total", "counter",
+             "Damaged databases moved aside (kept) and replaced by a fresh one.");
+        append(out, "pyhost_history_recoveries_total %llu\n",
+               (unsigned long long)stats->recoveries);
+        help(out, "pyhost_history_queue_rows", "gauge", "Readings waiting for the writer.");
+        append(out, "pyhost_history_queue_rows %zu\n", stats->queue_rows);
+        help(out, "pyhost_history_queue_capacity_rows", "gauge",
+             "Readings that may wait; more are dropped.");
+        append(out, "pyhost_history_queue_capacity_rows %zu\n", stats->queue_capacity);
+        help(out, "pyhost_history_written_total", "counter", "Readings committed.");
+        append(out, "pyhost_history_written_total %llu\n", (unsigned long long)stats->written);
+        help(out, "pyhost_history_dropped_total", "counter",
+             "Readings lost: refused with the queue full, or in a batch that failed.");
+        append(out, "pyhost_history_dropped_total{reason=\"queue-full\"} %llu\n",
+               (unsigned long long)stats->dropped_full);
+        append(out, "pyhost_history_dropped_total{reason=\"write-failed\"} %llu\n",
+               (unsigned long long)stats->dropped_failed);
+        help(out, "pyhost_history_write_errors_total", "counter", "Batches that failed.");
+        append(out, "pyhost_history_write_errors_total %llu\n",
+               (unsigned long long)stats->write_errors);
+        help(out, "pyhost_history_deleted_total", "counter", "Rows removed by retention.");
+        append(out, "pyhost_history_deleted_total %llu\n", (unsigned long long)stats->deleted);
+        help(out, "pyhost_history_last_error_timestamp_seconds", "gauge",
+             "When the history last failed (0: never).");
+        append(out, "pyhost_history_last_error_timestamp_seconds %.3f\n",
+               (double)stats->last_error_ms / 1000.0);
+        help(out, "pyhost_history_last_recovery_timestamp_seconds", "gauge",
+             "When a damaged database was last moved aside (0: never).");
+        append(out, "pyhost_history_last_recovery_timestamp_seconds %.3f\n",
+               (double)stats->last_recovery_ms / 1000.0);
+}
+
+static void render_mqtt(const struct mqtt_stats *stats, struct text *out) {
+        help(out, "pyhost_mqtt_connected", "gauge", "1 while connected to the broker.");
+        append(out, "pyhost_mqtt_connected %d\n", stats->is_connected ? 1 : 0);
+        help(out, "pyhost_mqtt_queued_total", "counter", "Sensor messages accepted.");
+        append(out, "pyhost_mqtt_queued_total %llu\n", (unsigned long long)stats->queued);
+        help(out, "pyhost_mqtt_published_total", "counter", "Messages the broker acknowledged.");
+        append(out, "pyhost_mqtt_published_total %llu\n", (unsigned long long)stats->published);
+        help(out, "pyhost_mqtt_dropped_total", "counter",
+             "Sensor messages dropped with the queue full.");
+        append(out, "pyhost_mqtt_dropped_total %llu\n", (unsigned long long)stats->dropped);
+        help(out, "pyhost_mqtt_connects_total", "counter", "Successful connections.");
+        append(out, "pyhost_mqtt_connects_total %llu\n", (unsigned long long)stats->connects);
+}
+
+/* The poll pipeline: one queue per consumer (stdout, history, mqtt, web,
+ * liveness). */
+static void render_pipeline(const struct pipeline_stats *stats, struct text *out) {
+        help(out, "pyhost_pipeline_records_total", "counter",
+             "Poll and lifecycle records published.");
+        append(out, "pyhost_pipeline_records_total %llu\n", (unsigned long long)stats->published);
+        help(out, "pyhost_pipeline_records_lost_total", "counter",
+             "Records that could not be made (out of memory).");
+        append(out, "pyhost_pipeline_records_lost_total %llu\n", (unsigned long long)stats->lost);
+        struct {
+                const char *name, *type, *help;
+        } series[] = {
+                {"pyhost_consumer_queue_depth", "gauge", "Records waiting for the consumer."},
+                {"pyhost_consumer_queue_high_water", "gauge", "The most that ever waited."},
+                {"pyhost_consumer_queue_capacity", "gauge", "Records its queue holds."},
+                {"pyhost_consumer_delivered_total", "counter", "Records the consumer took."},
+                {"pyhost_consumer_dropped_total", "counter",
+                 "Records the consumer lost to its full queue."},
+        };
+        for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
+                help(out, series[k].name, series[k].type, series[k].help);
+                for (size_t i = 0; i < stats->count; i++) {
+                        const struct pipeline_subscriber_stats *consumer = &stats->subscribers[i];
+                        unsigned long long values[] = {consumer->depth, consumer->high_water,
+                                                       consumer->capacity, consumer->delivered,
+                                                       consumer->dropped};
+                        append(out, "%s{consumer=\"%s\"} %llu\n", series[k].name, consumer->name,
+                               values[k]);
+                }
+        }
+}
+
+char *metrics_render(struct metrics *metrics, struct app_state *state,
+                     const struct metrics_sources *sources, size_t *ret_size) {
         struct text out = {0};
         render_plugins(state, &out);
         render_http(metrics, &out);
+        if (sources->history != NULL)
+                render_history(sources->history, &out);
+        if (sources->mqtt != NULL)
+                render_mqtt(sources->mqtt, &out);
+        if (sources->pipeline != NULL)
+                render_pipeline(sources->pipeline, &out);
         help(&out, "pyhost_sse_streams", "gauge", "Open /api/events streams.");
-        append(&out, "pyhost_sse_streams %zu\n", sse_streams);
+        append(&out, "pyhost_sse_streams %zu\n", sources->sse_streams);
         help(&out, "pyhost_sse_events_total", "counter", "Events published to the streams.");
-        append(&out, "pyhost_sse_events_total %llu\n", (unsigned long long)sse_events);
+        append(&out, "pyhost_sse_events_total %llu\n", (unsigned long long)sources->sse_events);
         uint64_t rss = 0, peak = 0;
         read_process_memory(&rss, &peak);
         help(&out, "pyhost_process_resident_memory_bytes", "gauge", "Resident set size.");

@@ -62,7 +62,7 @@ struct pending_action {
         struct MHD_Connection *connection;
         enum api_action action;
         char name[CONFIG_NAME_MAX];
-        struct http_reply reply;   /* written by the plugin's thread ... */
+        struct http_reply reply;  /* written by the plugin's thread ... */
         _Atomic bool is_answered; /* ... before this is set and the connection resumed */
 };
 
@@ -221,6 +221,31 @@ static bool is_json_type(const char *content_type) {
                 content_type[length] == ' ');
 }
 
+/* Gathers what /metrics shows besides the app state. */
+static char *render_metrics(struct http_server *server, size_t *ret_size) {
+        const struct api *api = &server->api;
+        /* Several KiB each: off the pool thread's stack. */
+        struct history_stats *history = malloc(sizeof(*history));
+        struct pipeline_stats *pipeline = malloc(sizeof(*pipeline));
+        struct mqtt_stats mqtt;
+        bool has_history = history != NULL && api->get_history_stats != NULL &&
+                           api->get_history_stats(history, api->stats_data);
+        bool has_mqtt = api->get_mqtt_stats != NULL && api->get_mqtt_stats(&mqtt, api->stats_data);
+        if (pipeline != NULL)
+                pipeline_get_stats(api->pipeline, pipeline);
+        struct metrics_sources sources = {
+                .sse_streams = sse_stream_count(server->sse),
+                .sse_events = sse_event_count(server->sse),
+                .history = has_history ? history : NULL,
+                .mqtt = has_mqtt ? &mqtt : NULL,
+                .pipeline = api->pipeline != NULL ? pipeline : NULL,
+        };
+        char *text = metrics_render(server->metrics, server->state, &sources, ret_size);
+        free(history);
+        free(pipeline);
+        return text;
+}
+
 /* On the plugin's thread: keeps the answer and wakes the connection. */
 static void on_action_answer(const struct poll_record *record, int result, void *data) {
         struct pending_action *pending = data;
@@ -246,23 +271,21 @@ static enum MHD_Result start_action(struct http_server *server, struct MHD_Conne
          * never resume a connection that is not suspended yet. */
         MHD_suspend_connection(connection);
         pthread_mutex_lock(&server->scheduler_lock);
-        int result = server->scheduler == NULL
-                             ? -ESHUTDOWN
-                             : scheduler_request(server->scheduler, name,
-                                                 action == API_ACTION_POLL
-                                                         ? SCHEDULER_REQUEST_POLL
-                                                         : SCHEDULER_REQUEST_RESET,
-                                                 on_action_answer, pending);
+        int result =
+                server->scheduler == NULL
+                        ? -ESHUTDOWN
+                        : scheduler_request(server->scheduler, name,
+                                            action == API_ACTION_POLL ? SCHEDULER_REQUEST_POLL
+                                                                      : SCHEDULER_REQUEST_RESET,
+                                            on_action_answer, pending);
         pthread_mutex_unlock(&server->scheduler_lock);
         if (result < 0) {
                 if (result == -EBUSY)
                         http_reply_error(&pending->reply, 409,
-                                         "an operator action on '%s' is already in progress",
-                                         name);
+                                         "an operator action on '%s' is already in progress", name);
                 else
                         api_action_answer(action, name, NULL,
-                                          result == -ENOENT ? -ESHUTDOWN : result,
-                                          &pending->reply);
+                                          result == -ENOENT ? -ESHUTDOWN : result, &pending->reply);
                 atomic_store(&pending->is_answered, true);
                 MHD_resume_connection(connection);
         }
@@ -311,9 +334,17 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
                 reply.is_cacheable = true;
                 break;
         }
-        case ROUTE_HEALTH:
-                api_health(api, &reply);
+        case ROUTE_HEALTH: {
+                /* Open to all; the history's words (paths, errors) only to
+                 * those who may read. */
+                bool may_read =
+                        server->are_reads_open ||
+                        auth_check(&server->auth,
+                                   MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                               MHD_HTTP_HEADER_AUTHORIZATION));
+                api_health(api, may_read, &reply);
                 break;
+        }
         case ROUTE_READINGS:
                 api_readings(api, &reply);
                 break;
@@ -343,9 +374,7 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
         }
         case ROUTE_METRICS: {
                 size_t size = 0;
-                char *text = metrics_render(server->metrics, server->state,
-                                            sse_stream_count(server->sse),
-                                            sse_event_count(server->sse), &size);
+                char *text = render_metrics(server, &size);
                 int result = http_reply_take(&reply, 200, "text/plain; version=0.0.4", text, size);
                 (void)result;
                 break;
@@ -552,6 +581,10 @@ struct http_server *http_server_start(const struct http_config *config,
                 .reloader = host->reloader,
                 .reload_debounce_ms = host->reload_debounce_ms,
                 .started_ms = clock_realtime_ms(),
+                .get_history_stats = host->get_history_stats,
+                .get_mqtt_stats = host->get_mqtt_stats,
+                .stats_data = host->stats_data,
+                .pipeline = host->pipeline,
         };
         if (start_daemon(server, error) < 0)
                 goto fail;

@@ -19,6 +19,8 @@
 #include "plugin/plugin.h"
 #include "plugin/reloader.h"
 #include "plugin/scheduler.h"
+#include "mqtt/mqtt.h"
+#include "store/history.h"
 
 /* What the server serves; all borrowed, and must outlive the server. */
 struct http_host {
@@ -29,6 +31,14 @@ struct http_host {
         struct hw_board *board;
         const char *state_dir; /* where a generated API token is kept; "": XDG */
         unsigned reload_debounce_ms;
+        /* Copies the history's figures and returns true; false when there
+         * is no history. Called from request threads; NULL: no history. */
+        bool (*get_history_stats)(struct history_stats *ret_stats, void *data);
+        /* The same for MQTT; NULL: no MQTT. */
+        bool (*get_mqtt_stats)(struct mqtt_stats *ret_stats, void *data);
+        void *stats_data; /* handed to both */
+        /* The poll pipeline, for its consumers' queues (depth, drops). */
+        struct pipeline *pipeline;
 };
 
 struct http_server;

@@ -160,11 +160,10 @@ static void record_event(struct plugin *plugin, const char *kind, const char *ve
         /* Published, not called back: the pipeline's lock is a leaf and
          * its consumers run on their own threads, never under this lock. */
         if (plugin->pipeline != NULL)
-                pipeline_publish(plugin->pipeline,
-                                 poll_record_new_lifecycle(plugin->config.name, event->kind,
-                                                           event->version,
-                                                           (int64_t)event->time * 1000,
-                                                           event->message));
+                pipeline_publish(
+                        plugin->pipeline,
+                        poll_record_new_lifecycle(plugin->config.name, event->kind, event->version,
+                                                  (int64_t)event->time * 1000, event->message));
 }
 
 static void record_failure(struct plugin *plugin, const struct plugin_failure *failure) {

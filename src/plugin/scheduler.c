@@ -121,8 +121,7 @@ static void *run_plugin(void *argument) {
 }
 
 struct scheduler *scheduler_start(struct plugin *const *plugins, const double *intervals_s,
-                                  size_t count, struct pipeline *pipeline,
-                                  struct ph_error *error) {
+                                  size_t count, struct pipeline *pipeline, struct ph_error *error) {
         struct scheduler *scheduler =
                 calloc(1, sizeof(*scheduler) + count * sizeof(scheduler->entries[0]));
         if (scheduler == NULL) {

@@ -27,8 +27,7 @@ struct scheduler;
  * stops and frees it with scheduler_stop. */
 PH_MUST_USE struct scheduler *scheduler_start(struct plugin *const *plugins,
                                               const double *intervals_s, size_t count,
-                                              struct pipeline *pipeline,
-                                              struct ph_error *error);
+                                              struct pipeline *pipeline, struct ph_error *error);
 
 /* Wakes every thread, waits for polls in progress to finish, answers every
  * pending operator request with -ESHUTDOWN, joins the threads and frees the

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "store/history_file.h"
 
 #define TAG "history"
 #define PLUGIN_NAME_MAX 64
@@ -33,6 +34,8 @@ struct history {
         sqlite3 *db;
         sqlite3_stmt *insert;
         struct history_row *batch; /* batch_rows rows */
+        bool is_damaged_at_open;   /* open_damage: for the writer to move aside */
+        struct ph_error open_damage;
 
         pthread_t thread;
         bool has_thread;
@@ -48,7 +51,8 @@ struct history {
         uint64_t done_total;   /* rows committed or dropped by the writer */
         unsigned flush_waiters;
         bool is_stopping;
-        bool is_queue_full; /* in a queue-full episode (logged once) */
+        bool is_queue_full;   /* in a queue-full episode (logged once) */
+        sqlite3 *checking_db; /* the writer's, during quick_check: to interrupt */
         struct ph_error last_error;
         struct history_stats stats;
 };
@@ -71,30 +75,10 @@ static bool is_storage_error(int code) {
         }
 }
 
-static int errno_of(int sqlite_code) {
-        switch (sqlite_code & 0xff) {
-        case SQLITE_READONLY:
-                return -EROFS;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_PERM:
-                return -EACCES;
-        case SQLITE_CANTOPEN:
-                return -ENOENT;
-        default:
-                return -EIO;
-        }
-}
-
 static int set_sqlite_error(struct ph_error *error, sqlite3 *db, int code, const char *path,
                             const char *doing) {
         const char *message = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(code);
-        return ph_error_set(error, errno_of(code), "%s: %s: %s", path, doing, message);
+        return ph_error_set(error, history_file_errno(code), "%s: %s: %s", path, doing, message);
 }
 
 static int64_t now_ms(void) {
@@ -124,6 +108,26 @@ static void disconnect(struct history *history) {
         history->db = NULL;
 }
 
+/* Closes a connection to a damaged database without the checkpoint that
+ * closing does otherwise: the file is moved aside as it is, its log with
+ * it, and nothing is written into it. */
+static void disconnect_damaged(struct history *history) {
+        if (history->db != NULL) {
+                if (!sqlite3_get_autocommit(history->db))
+                        sqlite3_exec(history->db, "ROLLBACK", NULL, NULL, NULL);
+                sqlite3_db_config(history->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+        }
+        disconnect(history);
+}
+
+/* After a failed open or set-up. */
+static void disconnect_after(struct history *history, int code) {
+        if (history_file_is_damaged(code))
+                disconnect_damaged(history);
+        else
+                disconnect(history);
+}
+
 /* Opens the write connection and sets it up. On failure returns the SQLite
  * code with `error` set, and leaves no connection. */
 static int open_connection(struct history *history, struct ph_error *error) {
@@ -132,7 +136,7 @@ static int open_connection(struct history *history, struct ph_error *error) {
                                    NULL);
         if (code != SQLITE_OK) {
                 set_sqlite_error(error, history->db, code, history->path, "cannot open");
-                disconnect(history);
+                disconnect_after(history, code);
                 return code;
         }
         sqlite3_extended_result_codes(history->db, 1);
@@ -166,7 +170,7 @@ static int open_connection(struct history *history, struct ph_error *error) {
                                           -1, &history->insert, NULL);
         if (code != SQLITE_OK) {
                 set_sqlite_error(error, history->db, code, history->path, "cannot set up");
-                disconnect(history);
+                disconnect_after(history, code);
                 return code;
         }
         return SQLITE_OK;
@@ -220,14 +224,15 @@ static int apply_retention(struct history *history, uint64_t *ret_deleted) {
         return SQLITE_OK;
 }
 
-/* Commits `count` rows in one transaction. Writer thread only. */
-static int write_batch(struct history *history, const struct history_row *rows, size_t count,
-                       uint64_t *ret_deleted, struct ph_error *error) {
+/* Commits `count` rows in one transaction. Writer thread only. Returns a
+ * SQLite code, with `error` set when it is not SQLITE_OK. */
+static int try_batch(struct history *history, const struct history_row *rows, size_t count,
+                     uint64_t *ret_deleted, struct ph_error *error) {
         *ret_deleted = 0;
         if (history->db == NULL) {
                 int code = open_connection(history, error);
                 if (code != SQLITE_OK)
-                        return errno_of(code);
+                        return code;
         }
         const char *doing = "cannot begin a transaction";
         int code = sqlite3_exec(history->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -244,15 +249,71 @@ static int write_batch(struct history *history, const struct history_row *rows, 
                 code = sqlite3_exec(history->db, "COMMIT", NULL, NULL, NULL);
         }
         if (code == SQLITE_OK)
-                return 0;
-        int result = set_sqlite_error(error, history->db, code, history->path, doing);
+                return SQLITE_OK;
+        set_sqlite_error(error, history->db, code, history->path, doing);
         *ret_deleted = 0;
+        if (history_file_is_damaged(code))
+                return code; /* closed by move_aside, without a checkpoint */
         /* Start afresh with the next batch: the file may have been fixed,
          * replaced or remounted by then. */
         if (!sqlite3_get_autocommit(history->db))
                 sqlite3_exec(history->db, "ROLLBACK", NULL, NULL, NULL);
         disconnect(history);
-        return result;
+        return code;
+}
+
+/* The database is damaged (`damage` says how): closes it, moves it aside
+ * with its -wal and -shm, and opens a fresh one in its place. Says so in
+ * the log and the statistics. Writer thread only. Returns 0, or a negative
+ * code with `error` set when the move or the new database failed (the
+ * next batch tries again). */
+static int move_aside(struct history *history, const struct ph_error *damage,
+                      struct ph_error *error) {
+        disconnect_damaged(history);
+        char aside[PATH_MAX];
+        int result =
+                history_file_move_aside(history->path, time(NULL), aside, sizeof(aside), error);
+        if (result < 0) {
+                ph_error_prefix(error, "damaged database (%s) not moved aside", damage->message);
+                return result;
+        }
+        pthread_mutex_lock(&history->lock);
+        history->stats.recoveries++;
+        history->stats.last_recovery_ms = now_ms();
+        snprintf(history->stats.last_aside, sizeof(history->stats.last_aside), "%s", aside);
+        history->last_error = *damage;
+        history->stats.last_error_ms = history->stats.last_recovery_ms;
+        pthread_mutex_unlock(&history->lock);
+        int code = open_connection(history, error);
+        if (code == SQLITE_OK)
+                log_write(LOG_LEVEL_ERROR, TAG,
+                          "DAMAGED DATABASE: %s; moved it aside to %s (kept, with its -wal and "
+                          "-shm; nothing is deleted) and recording goes on in a new, empty %s",
+                          damage->message, aside, history->path);
+        else
+                log_write(LOG_LEVEL_ERROR, TAG,
+                          "DAMAGED DATABASE: %s; moved it aside to %s (kept, with its -wal and "
+                          "-shm; nothing is deleted); the new database failed too",
+                          damage->message, aside);
+        return code == SQLITE_OK ? 0 : history_file_errno(code);
+}
+
+/* Commits `count` rows; a damaged database is moved aside and the rows go
+ * into the fresh one. Writer thread only. Returns 0 or a negative code with
+ * `error` set. */
+static int write_batch(struct history *history, const struct history_row *rows, size_t count,
+                       uint64_t *ret_deleted, struct ph_error *error) {
+        int code = try_batch(history, rows, count, ret_deleted, error);
+        if (history_file_is_damaged(code)) {
+                struct ph_error damage = *error;
+                int result = move_aside(history, &damage, error);
+                if (result < 0)
+                        return result;
+                code = try_batch(history, rows, count, ret_deleted, error);
+                if (history_file_is_damaged(code))
+                        disconnect_damaged(history); /* the next batch moves it aside */
+        }
+        return code == SQLITE_OK ? 0 : history_file_errno(code);
 }
 
 static void deadline_after_ms(struct timespec *deadline, unsigned ms) {
@@ -265,9 +326,77 @@ static void deadline_after_ms(struct timespec *deadline, unsigned ms) {
         }
 }
 
+static int64_t monotonic_ms(void) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Runs quick_check on the open database, interruptible by history_close.
+ * Returns true when it found damage, described in `damage`. */
+static bool is_found_damaged(struct history *history, struct ph_error *damage) {
+        pthread_mutex_lock(&history->lock);
+        bool is_stopping = history->is_stopping;
+        if (!is_stopping)
+                history->checking_db = history->db;
+        pthread_mutex_unlock(&history->lock);
+        if (is_stopping)
+                return false;
+        int64_t started_ms = monotonic_ms();
+        enum history_check verdict =
+                history_file_check(history->db, history->path, history->options.check_ms, damage);
+        pthread_mutex_lock(&history->lock);
+        history->checking_db = NULL;
+        pthread_mutex_unlock(&history->lock);
+        long long took_ms = (long long)(monotonic_ms() - started_ms);
+        switch (verdict) {
+        case HISTORY_CHECK_OK:
+                log_write(LOG_LEVEL_INFO, TAG, "%s: quick_check ok (%lld ms)", history->path,
+                          took_ms);
+                return false;
+        case HISTORY_CHECK_UNFINISHED:
+                log_write(LOG_LEVEL_WARNING, TAG,
+                          "%s: quick_check stopped after %lld ms (limit %u ms): not checked; "
+                          "damage is still found when a write meets it",
+                          history->path, took_ms, history->options.check_ms);
+                return false;
+        case HISTORY_CHECK_FAILED:
+                log_write(LOG_LEVEL_WARNING, TAG, "%s; not checked", damage->message);
+                return false;
+        case HISTORY_CHECK_DAMAGED:
+                break;
+        }
+        return true;
+}
+
+/* Before the first batch: a database found damaged at open, or by
+ * quick_check, is moved aside. Writer thread only. */
+static void check_at_start(struct history *history) {
+        struct ph_error damage = {0};
+        if (history->is_damaged_at_open)
+                damage = history->open_damage;
+        else if (history->db == NULL || history->options.check_ms == 0 ||
+                 !is_found_damaged(history, &damage))
+                return;
+        struct ph_error error = {0};
+        if (move_aside(history, &damage, &error) == 0)
+                return;
+        pthread_mutex_lock(&history->lock);
+        bool was_failing = history->stats.is_failing;
+        history->stats.is_failing = true;
+        history->last_error = error;
+        history->stats.last_error_ms = now_ms();
+        pthread_mutex_unlock(&history->lock);
+        if (!was_failing)
+                log_write(LOG_LEVEL_ERROR, TAG,
+                          "%s; readings are dropped (and counted) until a write works",
+                          error.message);
+}
+
 static void *writer_main(void *data) {
         struct history *history = data;
         const struct history_options *options = &history->options;
+        check_at_start(history);
         pthread_mutex_lock(&history->lock);
         for (;;) {
                 while (history->count == 0 && !history->is_stopping)
@@ -309,6 +438,7 @@ static void *writer_main(void *data) {
                         history->stats.write_errors++;
                         history->stats.is_failing = true;
                         history->last_error = error;
+                        history->stats.last_error_ms = now_ms();
                 }
                 uint64_t dropped = history->stats.dropped_failed;
                 pthread_cond_broadcast(&history->progress);
@@ -392,7 +522,11 @@ struct history *history_open(const struct history_options *options, struct ph_er
         }
         struct ph_error connect_error = {0};
         int code = open_connection(history, &connect_error);
-        if (code != SQLITE_OK && !is_storage_error(code)) {
+        if (history_file_is_damaged(code)) {
+                /* Moved aside by the writer, before its first batch. */
+                history->is_damaged_at_open = true;
+                history->open_damage = connect_error;
+        } else if (code != SQLITE_OK && !is_storage_error(code)) {
                 if (error != NULL)
                         *error = connect_error;
                 goto fail;
@@ -402,6 +536,7 @@ struct history *history_open(const struct history_options *options, struct ph_er
                  * each batch. Reported here, once. */
                 history->stats.is_failing = true;
                 history->last_error = connect_error;
+                history->stats.last_error_ms = now_ms();
                 log_write(LOG_LEVEL_ERROR, TAG,
                           "%s; readings are dropped (and counted) until a write works",
                           connect_error.message);
@@ -476,9 +611,47 @@ int history_flush(struct history *history, struct ph_error *error) {
         return result;
 }
 
+static enum history_state state_of(int code) {
+        switch (code) {
+        case -ENOSPC:
+                return HISTORY_STATE_DISK_FULL;
+        case -EROFS:
+        case -EACCES:
+        case -EPERM:
+                return HISTORY_STATE_READ_ONLY;
+        default:
+                return HISTORY_STATE_FAILING;
+        }
+}
+
+const char *history_state_name(enum history_state state) {
+        switch (state) {
+        case HISTORY_STATE_OK:
+                return "ok";
+        case HISTORY_STATE_DISK_FULL:
+                return "disk-full";
+        case HISTORY_STATE_READ_ONLY:
+                return "read-only";
+        case HISTORY_STATE_FAILING:
+                break;
+        }
+        return "failing";
+}
+
+bool history_stats_is_degraded(const struct history_stats *stats) {
+        return stats->is_failing || stats->is_queue_full || stats->recoveries > 0;
+}
+
 void history_get_stats(struct history *history, struct history_stats *ret_stats) {
         pthread_mutex_lock(&history->lock);
         *ret_stats = history->stats;
+        ret_stats->is_queue_full = history->is_queue_full;
+        ret_stats->queue_rows = history->count;
+        ret_stats->queue_capacity = history->options.queue_rows;
+        ret_stats->state =
+                history->stats.is_failing ? state_of(history->last_error.code) : HISTORY_STATE_OK;
+        snprintf(ret_stats->last_error, sizeof(ret_stats->last_error), "%s",
+                 history->last_error.message);
         pthread_mutex_unlock(&history->lock);
 }
 
@@ -488,6 +661,8 @@ void history_close(struct history *history) {
         if (history->has_thread) {
                 pthread_mutex_lock(&history->lock);
                 history->is_stopping = true;
+                if (history->checking_db != NULL)
+                        sqlite3_interrupt(history->checking_db);
                 pthread_cond_signal(&history->wake);
                 pthread_mutex_unlock(&history->lock);
                 pthread_join(history->thread, NULL);
@@ -499,135 +674,4 @@ void history_close(struct history *history) {
         free(history->queue);
         free(history->batch);
         free(history);
-}
-
-static json_t *row_to_json(sqlite3_stmt *select) {
-        json_t *row = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s}", "id",
-                                (json_int_t)sqlite3_column_int64(select, 0), "time_ms",
-                                (json_int_t)sqlite3_column_int64(select, 1), "plugin",
-                                (const char *)sqlite3_column_text(select, 2), "sensor",
-                                (const char *)sqlite3_column_text(select, 3), "quantity",
-                                (const char *)sqlite3_column_text(select, 4), "unit",
-                                (const char *)sqlite3_column_text(select, 6), "status",
-                                (const char *)sqlite3_column_text(select, 7));
-        if (row == NULL)
-                return NULL;
-        int failed;
-        if (sqlite3_column_type(select, 5) == SQLITE_NULL) {
-                failed = json_object_set_new(row, "value", json_null());
-                failed |= json_object_set_new(row, "valid", json_false());
-        } else {
-                failed = json_object_set_new(row, "value",
-                                             json_real(sqlite3_column_double(select, 5)));
-        }
-        if (failed) {
-                json_decref(row);
-                return NULL;
-        }
-        return row;
-}
-
-json_t *history_query_json(const char *path, const struct history_query *query,
-                           struct ph_error *error) {
-        sqlite3 *db = NULL;
-        sqlite3_stmt *select = NULL;
-        json_t *rows = NULL;
-        if (query->limit > INT64_MAX) {
-                ph_error_set(error, -EINVAL, "history: limit is too large");
-                return NULL;
-        }
-        int code = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-        if (code != SQLITE_OK) {
-                set_sqlite_error(error, db, code, path, "cannot open");
-                goto done;
-        }
-        sqlite3_busy_timeout(db, 2000);
-        /* The newest `limit` rows, returned oldest first. */
-        code = sqlite3_prepare_v2(db,
-                                  "SELECT * FROM (SELECT id, time_ms, plugin, sensor, quantity,"
-                                  " value, unit, status FROM readings"
-                                  " WHERE time_ms >= ?1 AND (?2 IS NULL OR sensor = ?2)"
-                                  " ORDER BY time_ms DESC, id DESC LIMIT ?3)"
-                                  " ORDER BY time_ms, id",
-                                  -1, &select, NULL);
-        if (code != SQLITE_OK) {
-                set_sqlite_error(error, db, code, path, "cannot query");
-                goto done;
-        }
-        sqlite3_bind_int64(select, 1, query->since_ms);
-        if (query->sensor != NULL)
-                sqlite3_bind_text(select, 2, query->sensor, -1, SQLITE_STATIC);
-        else
-                sqlite3_bind_null(select, 2);
-        sqlite3_bind_int64(select, 3, query->limit > 0 ? (sqlite3_int64)query->limit : -1);
-        rows = json_array();
-        if (rows == NULL) {
-                ph_error_set(error, -ENOMEM, "history: out of memory");
-                goto done;
-        }
-        while ((code = sqlite3_step(select)) == SQLITE_ROW) {
-                json_t *row = row_to_json(select);
-                if (row == NULL || json_array_append_new(rows, row) < 0) {
-                        ph_error_set(error, -ENOMEM, "history: out of memory");
-                        json_decref(rows);
-                        rows = NULL;
-                        goto done;
-                }
-        }
-        if (code != SQLITE_DONE) {
-                set_sqlite_error(error, db, code, path, "cannot query");
-                json_decref(rows);
-                rows = NULL;
-        }
-done:
-        sqlite3_finalize(select);
-        sqlite3_close(db);
-        return rows;
-}
-
-int history_parse_since(const char *text, int64_t now, int64_t *ret_since_ms) {
-        char *end = NULL;
-        errno = 0;
-        if (text[0] == '-' || text[0] == '\0')
-                return -EINVAL;
-        double number = strtod(text, &end);
-        if (errno != 0 || end == text || !isfinite(number) || number < 0)
-                return -EINVAL;
-        double unit_ms;
-        if (*end == '\0') {
-                if (number > 9.2e18)
-                        return -EINVAL;
-                *ret_since_ms = (int64_t)number;
-                return 0;
-        }
-        switch (*end) {
-        case 's':
-                unit_ms = 1e3;
-                break;
-        case 'm':
-                unit_ms = 60e3;
-                break;
-        case 'h':
-                unit_ms = 3600e3;
-                break;
-        case 'd':
-                unit_ms = 86400e3;
-                break;
-        default:
-                return -EINVAL;
-        }
-        if (end[1] != '\0' || number * unit_ms > 9.2e18)
-                return -EINVAL;
-        *ret_since_ms = now - (int64_t)(number * unit_ms);
-        return 0;
-}
-
-int history_sync_parse(const char *text, enum history_sync *ret_sync) {
-        if (strcmp(text, "normal") == 0)
-                *ret_sync = HISTORY_SYNC_NORMAL;
-        else if (strcmp(text, "full") == 0)
-                *ret_sync = HISTORY_SYNC_FULL;
-        else
-                return -EINVAL;
-        return 0;
 }

@@ -1,15 +1,18 @@
 /* Unit tests of src/store/history.c against a real SQLite file in a
  * temporary directory: batching, flush and close, retention, query filters,
- * and a write failure that is reported once, counted and recovered from. */
+ * a write failure that is reported once, counted and recovered from, and
+ * damaged databases moved aside (src/store/history_file.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 
 #include "capture.h"
 #include "store/history.h"
+#include "store/history_file.h"
 
 #define HOUR_MS INT64_C(3600000)
 
@@ -42,12 +46,17 @@ static int set_up(void **state) {
 
 static int tear_down(void **state) {
         struct fixture *fixture = *state;
-        const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-        for (size_t i = 0; i < 4; i++) {
-                char path[160];
-                snprintf(path, sizeof(path), "%s%s", fixture->path, suffixes[i]);
-                unlink(path);
+        /* The database, its -wal and -shm, and whatever was moved aside. */
+        DIR *directory = opendir(fixture->directory);
+        struct dirent *entry;
+        while (directory != NULL && (entry = readdir(directory)) != NULL) {
+                char path[PATH_MAX];
+                snprintf(path, sizeof(path), "%s/%s", fixture->directory, entry->d_name);
+                if (entry->d_name[0] != '.')
+                        unlink(path);
         }
+        if (directory != NULL)
+                closedir(directory);
         rmdir(fixture->directory);
         free(fixture);
         return 0;
@@ -347,6 +356,293 @@ static void test_failed_write_is_logged_once_counted_and_recovered(void **state)
         json_decref(rows);
 }
 
+/* --- damaged databases ----------------------------------------------------- */
+
+#define PAGE_BYTES 4096
+
+static void write_text(const char *path, const char *text) {
+        FILE *file = fopen(path, "w");
+        assert_non_null(file);
+        assert_int_equal(fputs(text, file) >= 0, 1);
+        assert_int_equal(fclose(file), 0);
+}
+
+/* The whole file (NUL-terminated); the caller frees it. */
+static char *read_all(const char *path, size_t *ret_size) {
+        FILE *file = fopen(path, "rb");
+        if (file == NULL)
+                fail_msg("%s: %s", path, strerror(errno));
+        assert_int_equal(fseek(file, 0, SEEK_END), 0);
+        long size = ftell(file);
+        assert_true(size >= 0);
+        rewind(file);
+        char *bytes = malloc((size_t)size + 1);
+        assert_non_null(bytes);
+        assert_int_equal(fread(bytes, 1, (size_t)size, file), (size_t)size);
+        bytes[size] = '\0';
+        fclose(file);
+        *ret_size = (size_t)size;
+        return bytes;
+}
+
+static void assert_file_holds(const char *path, const char *bytes, size_t size) {
+        size_t actual_size = 0;
+        char *actual = read_all(path, &actual_size);
+        assert_int_equal(actual_size, size);
+        assert_memory_equal(actual, bytes, size);
+        free(actual);
+}
+
+static bool exists(const char *path, const char *suffix) {
+        char name[PATH_MAX + 8];
+        snprintf(name, sizeof(name), "%s%s", path, suffix);
+        return access(name, F_OK) == 0;
+}
+
+/* `count` rows of sensor "a" at `time_ms`, committed through the history. */
+static void fill(const struct fixture *fixture, size_t count, int64_t time_ms) {
+        struct history_options options = options_for(fixture);
+        struct history *history = open_history(&options);
+        struct ph_error error = {0};
+        for (size_t i = 0; i < count; i++) {
+                append(history, "a", (double)i, time_ms);
+                if ((i + 1) % options.queue_rows == 0)
+                        assert_int_equal(history_flush(history, &error), 0);
+        }
+        history_close(history);
+}
+
+/* Writes garbage over `count` pages in the middle of the file. */
+static void damage_middle(const char *path, size_t count) {
+        struct stat info;
+        assert_int_equal(stat(path, &info), 0);
+        size_t pages = (size_t)info.st_size / PAGE_BYTES;
+        assert_true(pages > 4 * count);
+        char garbage[PAGE_BYTES];
+        for (size_t i = 0; i < sizeof(garbage); i++)
+                garbage[i] = (char)(i * 7 + 13);
+        FILE *file = fopen(path, "r+b");
+        assert_non_null(file);
+        assert_int_equal(fseek(file, (long)(pages / 2 * PAGE_BYTES), SEEK_SET), 0);
+        for (size_t i = 0; i < count; i++)
+                assert_int_equal(fwrite(garbage, 1, sizeof(garbage), file), sizeof(garbage));
+        assert_int_equal(fclose(file), 0);
+}
+
+static void test_move_aside_names_the_utc_time_and_never_replaces_a_file(void **state) {
+        struct fixture *fixture = *state;
+        char wal[PATH_MAX], shm[PATH_MAX];
+        snprintf(wal, sizeof(wal), "%s-wal", fixture->path);
+        snprintf(shm, sizeof(shm), "%s-shm", fixture->path);
+        write_text(fixture->path, "database");
+        write_text(wal, "log");
+        write_text(shm, "shared memory");
+        time_t when = 1764000000; /* 2025-11-24 16:00:00 UTC */
+        char aside[PATH_MAX], expected[PATH_MAX + 32];
+        struct ph_error error = {0};
+        assert_int_equal(history_file_move_aside(fixture->path, when, aside, sizeof(aside), &error),
+                         0);
+        snprintf(expected, sizeof(expected), "%s.corrupt-20251124T160000Z", fixture->path);
+        assert_string_equal(aside, expected);
+        assert_file_holds(aside, "database", 8);
+        char moved[PATH_MAX + 8];
+        snprintf(moved, sizeof(moved), "%s-wal", aside);
+        assert_file_holds(moved, "log", 3);
+        snprintf(moved, sizeof(moved), "%s-shm", aside);
+        assert_file_holds(moved, "shared memory", 13);
+        assert_false(exists(fixture->path, ""));
+        assert_false(exists(fixture->path, "-wal"));
+        assert_false(exists(fixture->path, "-shm"));
+
+        /* The same second again (a database alone): a counter, nothing
+         * replaced. */
+        write_text(fixture->path, "second");
+        assert_int_equal(history_file_move_aside(fixture->path, when, aside, sizeof(aside), &error),
+                         0);
+        snprintf(expected, sizeof(expected), "%s.corrupt-20251124T160000Z.1", fixture->path);
+        assert_string_equal(aside, expected);
+        assert_file_holds(aside, "second", 6);
+        assert_false(exists(aside, "-wal"));
+        snprintf(expected, sizeof(expected), "%s.corrupt-20251124T160000Z", fixture->path);
+        assert_file_holds(expected, "database", 8);
+
+        /* A name whose -shm alone is taken is not used either. */
+        snprintf(expected, sizeof(expected), "%s.corrupt-20251124T160000Z.2-shm", fixture->path);
+        write_text(expected, "someone else's");
+        write_text(fixture->path, "third");
+        assert_int_equal(history_file_move_aside(fixture->path, when, aside, sizeof(aside), &error),
+                         0);
+        snprintf(expected, sizeof(expected), "%s.corrupt-20251124T160000Z.3", fixture->path);
+        assert_string_equal(aside, expected);
+        assert_file_holds(aside, "third", 5);
+
+        /* Nothing to move: an error naming the file. */
+        assert_int_equal(history_file_move_aside(fixture->path, when, aside, sizeof(aside), &error),
+                         -ENOENT);
+        assert_non_null(strstr(error.message, fixture->path));
+}
+
+static void test_file_that_is_not_a_database_is_moved_aside_and_recording_goes_on(void **state) {
+        struct fixture *fixture = *state;
+        const char *text = "these are not the pages you are looking for\n";
+        write_text(fixture->path, text);
+        struct history_options options = options_for(fixture);
+        options.check_ms = 10000;
+        struct capture capture;
+        capture_start(&capture);
+        struct history *history = open_history(&options);
+        append(history, "a", 42, now_ms());
+        struct ph_error error = {0};
+        int flushed = history_flush(history, &error);
+        struct history_stats stats;
+        history_get_stats(history, &stats);
+        history_close(history);
+        const char *log = capture_stop(&capture);
+
+        assert_int_equal(flushed, 0);
+        assert_int_equal(stats.recoveries, 1);
+        assert_int_equal(stats.written, 1);
+        assert_false(stats.is_failing);
+        assert_int_equal(stats.state, HISTORY_STATE_OK);
+        assert_true(stats.last_recovery_ms > 0);
+        assert_true(history_stats_is_degraded(&stats));
+        assert_non_null(strstr(stats.last_error, "not a database"));
+        assert_non_null(strstr(stats.last_aside, ".corrupt-"));
+        assert_file_holds(stats.last_aside, text, strlen(text));
+        assert_non_null(strstr(log, "DAMAGED DATABASE"));
+        assert_non_null(strstr(log, stats.last_aside));
+        json_t *rows = query(fixture, NULL, 0, 0);
+        assert_int_equal(json_array_size(rows), 1);
+        assert_true(value_at(rows, 0) == 42);
+        json_decref(rows);
+}
+
+static void test_quick_check_at_start_moves_a_database_with_damaged_pages_aside(void **state) {
+        struct fixture *fixture = *state;
+        fill(fixture, 20000, now_ms());
+        damage_middle(fixture->path, 8);
+        size_t size = 0;
+        char *damaged = read_all(fixture->path, &size);
+
+        struct history_options options = options_for(fixture);
+        options.check_ms = 10000;
+        struct capture capture;
+        capture_start(&capture);
+        struct history *history = open_history(&options);
+        append(history, "a", 7, now_ms());
+        struct ph_error error = {0};
+        int flushed = history_flush(history, &error);
+        struct history_stats stats;
+        history_get_stats(history, &stats);
+        history_close(history);
+        const char *log = capture_stop(&capture);
+
+        assert_int_equal(flushed, 0);
+        assert_int_equal(stats.recoveries, 1);
+        assert_non_null(strstr(stats.last_error, "quick_check"));
+        assert_non_null(strstr(log, "DAMAGED DATABASE"));
+        /* Kept as it was: the check reads, and the close does not
+         * checkpoint into it. */
+        assert_file_holds(stats.last_aside, damaged, size);
+        free(damaged);
+        json_t *rows = query(fixture, NULL, 0, 0);
+        assert_int_equal(json_array_size(rows), 1);
+        assert_true(value_at(rows, 0) == 7);
+        json_decref(rows);
+}
+
+/* Commits a row of `sensor` that stays in the write-ahead log: the
+ * connection closes without a checkpoint. */
+static void commit_into_the_log_only(const char *path, const char *sensor) {
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        char sql[256];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO readings (time_ms, plugin, sensor, quantity, value, unit, status)"
+                 " VALUES (%lld, 'greenhouse', '%s', 'temperature', 1, 'C', 'ok')",
+                 (long long)now_ms(), sensor);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void test_damage_met_while_writing_moves_the_database_and_its_wal_aside(void **state) {
+        struct fixture *fixture = *state;
+        fill(fixture, 20000, now_ms() - 2 * HOUR_MS);
+        commit_into_the_log_only(fixture->path, "in-the-log");
+        damage_middle(fixture->path, 8);
+        size_t size = 0, wal_size = 0;
+        char *damaged = read_all(fixture->path, &size);
+        char wal[PATH_MAX];
+        snprintf(wal, sizeof(wal), "%s-wal", fixture->path);
+        char *log_bytes = read_all(wal, &wal_size);
+        assert_true(wal_size > 32);
+
+        /* No check at start: the damage is met by the first batch, whose
+         * retention deletes every old row. */
+        struct history_options options = options_for(fixture);
+        options.max_age_s = 3600;
+        struct history *history = open_history(&options);
+        struct capture capture;
+        capture_start(&capture);
+        append(history, "new", 1, now_ms());
+        struct ph_error error = {0};
+        int flushed = history_flush(history, &error);
+        /* The queue and the writer go on: a second batch, same database. */
+        append(history, "new", 2, now_ms());
+        int flushed_again = history_flush(history, &error);
+        const char *log = capture_stop(&capture);
+        struct history_stats stats;
+        history_get_stats(history, &stats);
+        history_close(history);
+
+        assert_int_equal(flushed, 0);
+        assert_int_equal(flushed_again, 0);
+        assert_int_equal(stats.recoveries, 1);
+        assert_int_equal(stats.written, 2);
+        assert_int_equal(stats.dropped_failed, 0);
+        assert_non_null(strstr(stats.last_error, "malformed"));
+        assert_int_equal(count_occurrences(log, "DAMAGED DATABASE"), 1);
+        assert_file_holds(stats.last_aside, damaged, size);
+        free(damaged);
+        /* Its log went with it (the same log: its header is unchanged) ... */
+        char moved_wal[PATH_MAX + 8];
+        snprintf(moved_wal, sizeof(moved_wal), "%s-wal", stats.last_aside);
+        size_t moved_size = 0;
+        char *moved = read_all(moved_wal, &moved_size);
+        assert_true(moved_size >= 32);
+        assert_memory_equal(moved, log_bytes, 32);
+        free(moved);
+        free(log_bytes);
+        /* ... and none of it reached the fresh database. */
+        json_t *rows = query(fixture, NULL, 0, 0);
+        assert_int_equal(json_array_size(rows), 2);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "sensor")),
+                            "new");
+        json_decref(rows);
+}
+
+static void test_quick_check_gives_up_when_its_time_is_up(void **state) {
+        struct fixture *fixture = *state;
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(fixture->path, &db), SQLITE_OK);
+        /* About 20 MB: quick_check takes tens of milliseconds. */
+        assert_int_equal(sqlite3_exec(db,
+                                      "CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT);"
+                                      "CREATE INDEX t_by_text ON t(text);"
+                                      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+                                      " FROM n WHERE i < 200000)"
+                                      " INSERT INTO t SELECT i, printf('%040d', i * 7919) FROM n;",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        struct ph_error error = {0};
+        assert_int_equal(history_file_check(db, fixture->path, 0, &error),
+                         HISTORY_CHECK_UNFINISHED);
+        assert_int_equal(history_file_check(db, fixture->path, 60000, &error), HISTORY_CHECK_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
 static void test_missing_directory_is_an_error_naming_the_path(void **state) {
         (void)state;
         struct history_options options = {.path = "/nonexistent-pyhost/history.db",
@@ -409,6 +705,20 @@ int main(void) {
                                                 set_up, tear_down),
                 cmocka_unit_test_setup_teardown(
                         test_failed_write_is_logged_once_counted_and_recovered, set_up, tear_down),
+                cmocka_unit_test_setup_teardown(
+                        test_move_aside_names_the_utc_time_and_never_replaces_a_file, set_up,
+                        tear_down),
+                cmocka_unit_test_setup_teardown(
+                        test_file_that_is_not_a_database_is_moved_aside_and_recording_goes_on,
+                        set_up, tear_down),
+                cmocka_unit_test_setup_teardown(
+                        test_quick_check_at_start_moves_a_database_with_damaged_pages_aside, set_up,
+                        tear_down),
+                cmocka_unit_test_setup_teardown(
+                        test_damage_met_while_writing_moves_the_database_and_its_wal_aside, set_up,
+                        tear_down),
+                cmocka_unit_test_setup_teardown(test_quick_check_gives_up_when_its_time_is_up,
+                                                set_up, tear_down),
                 cmocka_unit_test(test_missing_directory_is_an_error_naming_the_path),
                 cmocka_unit_test_setup_teardown(test_invalid_options_are_refused, set_up,
                                                 tear_down),

@@ -19,7 +19,7 @@
 struct consumer {
         pthread_mutex_t lock;
         pthread_cond_t changed;
-        bool is_held;  /* deliver waits while this is set */
+        bool is_held;   /* deliver waits while this is set */
         bool is_inside; /* deliver is waiting */
         size_t seen;
         int64_t last_started_ms;
