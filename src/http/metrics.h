@@ -13,6 +13,7 @@
 
 #include "core/app_state.h"
 #include "core/error.h"
+#include "http/guard.h"
 
 /* The routes requests are counted by; fixed, so a client cannot grow the
  * label set. */
@@ -43,10 +44,12 @@ void metrics_free(struct metrics *metrics); /* accepts NULL */
 void metrics_count_request(struct metrics *metrics, enum metrics_route route, unsigned status,
                            double seconds);
 
-/* Renders every metric. `state` is borrowed; `sse_streams` and `sse_events`
- * are the event stream's figures. Returns a new text the caller frees with
+/* Renders every metric. `state` and `connections` (the guard's figures)
+ * are borrowed; `sse_streams` and `sse_events` are the event stream's
+ * figures. Returns a new text the caller frees with
  * free(), its length in *ret_size, or NULL when out of memory. */
 PH_MUST_USE char *metrics_render(struct metrics *metrics, struct app_state *state,
-                                 size_t sse_streams, uint64_t sse_events, size_t *ret_size);
+                                 size_t sse_streams, uint64_t sse_events,
+                                 const struct guard_figures *connections, size_t *ret_size);
 
 #endif
