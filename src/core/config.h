@@ -137,7 +137,8 @@ struct http_config {
         unsigned timeout_s;       /* an idle or stalled connection is closed after this */
         size_t max_body_bytes;    /* of a request's body */
         unsigned max_connections_per_address; /* at once, from one client address */
-        double request_deadline_s; /* a request's head and body, from its first byte's wait */
+        double request_deadline_s;   /* for a request head and body in all, from the connection's
+                                        start or last response */
         unsigned max_requests_per_s; /* per client address; 0: no limit */
         /* Host names (and IP literals) the server answers to besides its
          * address (and localhost on loopback); "a, b"; "*": any. */

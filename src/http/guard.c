@@ -13,9 +13,12 @@
 #define RATE_ADDRESSES 256
 
 const char *const guard_reason_names[GUARD_REASON_COUNT] = {
-        [GUARD_REFUSED_PER_ADDRESS] = "per-address", [GUARD_REFUSED_FULL] = "full",
-        [GUARD_REFUSED_RATE] = "rate",               [GUARD_REFUSED_HOST] = "host",
-        [GUARD_REFUSED_ORIGIN] = "origin",           [GUARD_CLOSED_DEADLINE] = "deadline",
+        [GUARD_REFUSED_PER_ADDRESS] = "per-address",
+        [GUARD_REFUSED_FULL] = "full",
+        [GUARD_REFUSED_RATE] = "rate",
+        [GUARD_REFUSED_HOST] = "host",
+        [GUARD_REFUSED_ORIGIN] = "origin",
+        [GUARD_CLOSED_DEADLINE] = "deadline",
         [GUARD_CLOSED_EVICTED] = "evicted",
 };
 
@@ -166,8 +169,7 @@ void guard_free(struct guard *guard) {
         free(guard);
 }
 
-bool guard_accept(struct guard *guard, const struct sockaddr *socket_address,
-                  socklen_t length) {
+bool guard_accept(struct guard *guard, const struct sockaddr *socket_address, socklen_t length) {
         struct address address;
         bool has_address = address_from(socket_address, length, &address);
         pthread_mutex_lock(&guard->lock);
@@ -180,7 +182,8 @@ bool guard_accept(struct guard *guard, const struct sockaddr *socket_address,
                 open++;
                 if (has_address && memcmp(&t->address, &address, sizeof(address)) == 0)
                         from_address++;
-                if (!t->is_busy && (oldest == NULL || t->waiting_since_ms < oldest->waiting_since_ms))
+                if (!t->is_busy &&
+                    (oldest == NULL || t->waiting_since_ms < oldest->waiting_since_ms))
                         oldest = t;
         }
         bool is_allowed = true;
@@ -258,8 +261,7 @@ static struct tracked *tracked_of(struct MHD_Connection *connection) {
 }
 
 /* With `lock`: the bucket of `address`, refilled to `now`. */
-static struct bucket *bucket_for(struct guard *guard, const struct address *address,
-                                 uint64_t now) {
+static struct bucket *bucket_for(struct guard *guard, const struct address *address, uint64_t now) {
         double rate = (double)guard->limits.max_requests_per_s;
         struct bucket *found = NULL;
         struct bucket *stalest = &guard->buckets[0];
@@ -267,8 +269,8 @@ static struct bucket *bucket_for(struct guard *guard, const struct address *addr
                 struct bucket *bucket = &guard->buckets[i];
                 if (bucket->is_used && memcmp(&bucket->address, address, sizeof(*address)) == 0)
                         found = bucket;
-                else if (!bucket->is_used || (stalest->is_used &&
-                                              bucket->updated_ms < stalest->updated_ms))
+                else if (!bucket->is_used ||
+                         (stalest->is_used && bucket->updated_ms < stalest->updated_ms))
                         stalest = bucket;
         }
         if (found == NULL) {

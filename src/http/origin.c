@@ -40,12 +40,12 @@ static bool ip_equal(const struct ip *a, const struct ip *b) {
         return a->family != 0 && a->family == b->family && memcmp(a->bytes, b->bytes, size) == 0;
 }
 
-int origin_policy_init(struct origin_policy *policy, const char *address,
-                       const char *allowed_hosts, struct ph_error *error) {
+int origin_policy_init(struct origin_policy *policy, const char *address, const char *allowed_hosts,
+                       struct ph_error *error) {
         memset(policy, 0, sizeof(*policy));
         int written = snprintf(policy->address, sizeof(policy->address), "%s", address);
-        int listed = snprintf(policy->allowed_hosts, sizeof(policy->allowed_hosts), "%s",
-                              allowed_hosts);
+        int listed =
+                snprintf(policy->allowed_hosts, sizeof(policy->allowed_hosts), "%s", allowed_hosts);
         if (written < 0 || (size_t)written >= sizeof(policy->address) || listed < 0 ||
             (size_t)listed >= sizeof(policy->allowed_hosts))
                 return ph_error_set(error, -EINVAL, "http: allowed_hosts or address too long");
@@ -131,9 +131,9 @@ static bool is_own_name(const struct origin_policy *policy, const char *name, si
                 if (item > 0) {
                         struct ip listed;
                         parse_ip_literal(cursor, item, &listed);
-                        if (ip.family != 0 ? ip_equal(&ip, &listed)
-                                           : listed.family == 0 &&
-                                                     names_equal(name, length, cursor, item))
+                        if (ip.family != 0
+                                    ? ip_equal(&ip, &listed)
+                                    : listed.family == 0 && names_equal(name, length, cursor, item))
                                 return true;
                 }
                 cursor += item;

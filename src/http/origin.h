@@ -27,8 +27,8 @@ struct origin_policy {
 
 /* Fills `policy` from the server's numeric `address` and [http]
  * allowed_hosts (both copied; `allowed_hosts` may be ""). */
-int origin_policy_init(struct origin_policy *policy, const char *address,
-                       const char *allowed_hosts, struct ph_error *error);
+int origin_policy_init(struct origin_policy *policy, const char *address, const char *allowed_hosts,
+                       struct ph_error *error);
 
 /* Whether a Host header's value ("name", "name:port", "[v6]:port") names
  * this server. NULL (no Host: HTTP/1.0; browsers always send one) is

@@ -453,8 +453,8 @@ static int start_daemon(struct http_server *server, struct ph_error *error) {
          * that sent part of a request and closed at once is never read, and
          * its connection held its slot until the idle timeout. poll is
          * level-triggered: the next round reads the end and closes. */
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ERROR_LOG;
         struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
         struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
         if (inet_pton(AF_INET, config->address, &v4->sin_addr) == 1) {
@@ -472,8 +472,8 @@ static int start_daemon(struct http_server *server, struct ph_error *error) {
          * leaves room for the connections the guard is closing to make
          * room (they go within a poll round), and is split among the
          * threads. */
-        unsigned hard_limit = config->max_connections + config->max_connections / 2 +
-                              2 * config->threads;
+        unsigned hard_limit =
+                config->max_connections + config->max_connections / 2 + 2 * config->threads;
         server->daemon = MHD_start_daemon(
                 flags, config->port, on_accept, server, on_request, server, MHD_OPTION_SOCK_ADDR,
                 (struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->threads,
