@@ -50,6 +50,9 @@ void config_set_defaults(struct host_config *config) {
         http->max_connections = 64;
         http->timeout_s = 10;
         http->max_body_bytes = 4096;
+        http->max_connections_per_address = 16;
+        http->request_deadline_s = 10.0;
+        http->max_requests_per_s = 0;
         struct history_config *history = &config->history;
         history->batch_rows = 100;
         history->batch_ms = 1000;
@@ -277,6 +280,32 @@ static int parse_bool(const char *text, bool *ret) {
         return -EINVAL;
 }
 
+/* An [http] allowed_hosts item: "*", a host name or IPv4 address, or an
+ * IPv6 address in brackets. */
+static int check_host_name(const char *word, size_t length, void *data) {
+        (void)data;
+        if (length == 1 && word[0] == '*')
+                return 0;
+        if (length > 2 && word[0] == '[' && word[length - 1] == ']') {
+                char text[INET6_ADDRSTRLEN];
+                unsigned char address[sizeof(struct in6_addr)];
+                if (length - 2 >= sizeof(text))
+                        return -EINVAL;
+                memcpy(text, word + 1, length - 2);
+                text[length - 2] = '\0';
+                return inet_pton(AF_INET6, text, address) == 1 ? 0 : -EINVAL;
+        }
+        if (length > 253)
+                return -EINVAL;
+        for (size_t i = 0; i < length; i++) {
+                char c = word[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_'))
+                        return -EINVAL;
+        }
+        return 0;
+}
+
 static int set_http_key(struct http_config *http, const char *key, const char *value) {
         unsigned long number = 0;
         int result;
@@ -333,6 +362,24 @@ static int set_http_key(struct http_config *http, const char *key, const char *v
                 result = parse_unsigned(value, 1024 * 1024, &number);
                 http->max_body_bytes = (size_t)number;
                 return result;
+        }
+        if (strcmp(key, "max_connections_per_address") == 0) {
+                result = parse_unsigned(value, 10000, &number);
+                http->max_connections_per_address = (unsigned)number;
+                return result == 0 && number == 0 ? -EINVAL : result;
+        }
+        if (strcmp(key, "request_deadline_s") == 0)
+                return parse_double(value, 0.1, 3600, &http->request_deadline_s);
+        if (strcmp(key, "max_requests_per_s_per_address") == 0) {
+                result = parse_unsigned(value, 1000000, &number);
+                http->max_requests_per_s = (unsigned)number;
+                return result;
+        }
+        if (strcmp(key, "allowed_hosts") == 0) {
+                int checked = for_each_item(value, check_host_name, NULL);
+                return checked < 0 ? checked
+                                   : copy_string(value, http->allowed_hosts,
+                                                 sizeof(http->allowed_hosts));
         }
         return -ENOENT;
 }
@@ -712,6 +759,8 @@ static const char *hint_for(const char *key) {
                 {"budget_ms", "milliseconds, from 1 to 60000"},
                 {"log_level", "debug, info, warning or error"},
                 {"backend", "sim or linux"},
+                {"allowed_hosts", "a list of host names, IPv4 addresses, [IPv6] addresses or *"},
+                {"request_deadline_s", "seconds, from 0.1 to 3600"},
         };
         for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
                 if (strcmp(hints[i].key, key) == 0)

@@ -136,6 +136,13 @@ struct http_config {
         unsigned max_connections; /* at once, SSE streams included */
         unsigned timeout_s;       /* an idle or stalled connection is closed after this */
         size_t max_body_bytes;    /* of a request's body */
+        unsigned max_connections_per_address; /* at once, from one client address */
+        double request_deadline_s;   /* for a request head and body in all, from the connection's
+                                        start or last response */
+        unsigned max_requests_per_s; /* per client address; 0: no limit */
+        /* Host names (and IP literals) the server answers to besides its
+         * address (and localhost on loopback); "a, b"; "*": any. */
+        char allowed_hosts[512];
 };
 
 /* [history]: every reading appended to SQLite (src/store/history.c). */

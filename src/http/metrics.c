@@ -10,8 +10,8 @@
 #include <time.h>
 
 /* Status codes counted by name; any other falls in the last slot. */
-static const unsigned counted_statuses[] = {200, 202, 204, 304, 400, 401, 404,
-                                            405, 409, 413, 415, 500, 502, 503};
+static const unsigned counted_statuses[] = {200, 202, 204, 304, 400, 401, 403, 404, 405,
+                                            409, 413, 415, 421, 429, 500, 502, 503};
 #define STATUS_SLOTS (sizeof(counted_statuses) / sizeof(counted_statuses[0]) + 1)
 
 static const double latency_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -181,6 +181,38 @@ static void render_http(struct metrics *metrics, struct text *out) {
 
 static void help(struct text *out, const char *name, const char *type, const char *text) {
         append(out, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static void render_connections(const struct guard_figures *figures, struct text *out) {
+        static const struct {
+                const char *name;
+                const char *help;
+                enum guard_reason first, last;
+        } families[] = {
+                {"pyhost_http_connections_refused_total",
+                 "Connections closed as they were accepted: too many from one address, or "
+                 "every slot busy answering.",
+                 GUARD_REFUSED_PER_ADDRESS, GUARD_REFUSED_FULL},
+                {"pyhost_http_requests_refused_total",
+                 "Requests answered at once with 429 (rate), 421 (Host) or 403 (Origin).",
+                 GUARD_REFUSED_RATE, GUARD_REFUSED_ORIGIN},
+                {"pyhost_http_connections_closed_total",
+                 "Connections closed by the server: request not in by request_deadline_s, or "
+                 "waited longest when room was needed.",
+                 GUARD_CLOSED_DEADLINE, GUARD_CLOSED_EVICTED},
+        };
+        help(out, "pyhost_http_connections", "gauge", "Open connections, event streams included.");
+        append(out, "pyhost_http_connections %llu\n", (unsigned long long)figures->connections);
+        help(out, "pyhost_http_connections_high_water", "gauge",
+             "The most connections open at once.");
+        append(out, "pyhost_http_connections_high_water %llu\n",
+               (unsigned long long)figures->connections_max);
+        for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+                help(out, families[f].name, "counter", families[f].help);
+                for (unsigned r = families[f].first; r <= families[f].last; r++)
+                        append(out, "%s{reason=\"%s\"} %llu\n", families[f].name,
+                               guard_reason_names[r], (unsigned long long)figures->counts[r]);
+        }
 }
 
 static const char *const plugin_states[] = {"running", "failed", "quarantined", "reloading"};
@@ -404,6 +436,8 @@ char *metrics_render(struct metrics *metrics, struct app_state *state,
         struct text out = {0};
         render_plugins(state, &out);
         render_http(metrics, &out);
+        if (sources->connections != NULL)
+                render_connections(sources->connections, &out);
         if (sources->history != NULL)
                 render_history(sources->history, &out);
         if (sources->mqtt != NULL)

@@ -16,6 +16,7 @@
 #include "mqtt/mqtt.h"
 #include "core/error.h"
 #include "store/history.h"
+#include "http/guard.h"
 
 /* The routes requests are counted by; fixed, so a client cannot grow the
  * label set. */
@@ -46,18 +47,19 @@ void metrics_free(struct metrics *metrics); /* accepts NULL */
 void metrics_count_request(struct metrics *metrics, enum metrics_route route, unsigned status,
                            double seconds);
 
-/* Renders every metric. `state` and `history` (NULL: no history) are
- * borrowed; `sse_streams` and `sse_events` are the event stream's figures.
- * Returns a new text the caller frees with free(), its length in
- * *ret_size, or NULL when out of memory. */
 /* What the metrics show besides the app state; NULL members: not there. */
 struct metrics_sources {
         size_t sse_streams;
         uint64_t sse_events;
         const struct history_stats *history;
         const struct mqtt_stats *mqtt;
-        const struct pipeline_stats *pipeline; /* its consumers' queues */
+        const struct pipeline_stats *pipeline;   /* its consumers' queues */
+        const struct guard_figures *connections; /* the connection guard's */
 };
+
+/* Renders every metric; everything is borrowed. Returns a new text the
+ * caller frees with free(), its length in *ret_size, or NULL when out of
+ * memory. */
 
 PH_MUST_USE char *metrics_render(struct metrics *metrics, struct app_state *state,
                                  const struct metrics_sources *sources, size_t *ret_size);

@@ -20,7 +20,9 @@
 #include "http/assets.h"
 #include "http/auth.h"
 #include "http/feed.h"
+#include "http/guard.h"
 #include "http/metrics.h"
+#include "http/origin.h"
 #include "http/reply.h"
 #include "http/sse.h"
 #include "plugin/scheduler.h"
@@ -43,6 +45,8 @@ struct http_server {
         struct sse *sse;
         struct feed *feed;
         struct metrics *metrics;
+        struct guard *guard;
+        struct origin_policy origin;
         struct auth auth;
         struct api api;
 };
@@ -115,6 +119,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *connection, struct requ
         if (reply->wants_auth)
                 MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                         "Bearer realm=\"pyhost\"");
+        if (reply->status == 429)
+                MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         request->status = reply->status;
         enum MHD_Result result = MHD_queue_response(connection, reply->status, response);
         MHD_destroy_response(response);
@@ -228,6 +234,8 @@ static char *render_metrics(struct http_server *server, size_t *ret_size) {
         struct history_stats *history = malloc(sizeof(*history));
         struct pipeline_stats *pipeline = malloc(sizeof(*pipeline));
         struct mqtt_stats mqtt;
+        struct guard_figures connections;
+        guard_figures(server->guard, &connections);
         bool has_history = history != NULL && api->get_history_stats != NULL &&
                            api->get_history_stats(history, api->stats_data);
         bool has_mqtt = api->get_mqtt_stats != NULL && api->get_mqtt_stats(&mqtt, api->stats_data);
@@ -239,6 +247,7 @@ static char *render_metrics(struct http_server *server, size_t *ret_size) {
                 .history = has_history ? history : NULL,
                 .mqtt = has_mqtt ? &mqtt : NULL,
                 .pipeline = api->pipeline != NULL ? pipeline : NULL,
+                .connections = &connections,
         };
         char *text = metrics_render(server->metrics, server->state, &sources, ret_size);
         free(history);
@@ -401,6 +410,38 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
         return send_reply(connection, request, &reply);
 }
 
+/* Checks a request whose head is in, before its body is read: a Host or
+ * Origin that is not this server's (DNS rebinding), or one over its
+ * address's request rate, is answered at once. Returns true when answered. */
+static bool refuse_early(struct http_server *server, struct MHD_Connection *connection,
+                         struct request *request, enum MHD_Result *ret_result) {
+        const char *host =
+                MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        const char *origin =
+                MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+        unsigned status = 0;
+        const char *message = NULL;
+        if (!origin_host_is_allowed(&server->origin, host)) {
+                guard_count(server->guard, GUARD_REFUSED_HOST);
+                status = 421;
+                message = "this server does not answer to that Host; a name it should answer "
+                          "to goes in [http] allowed_hosts";
+        } else if (origin != NULL && !origin_is_allowed(&server->origin, origin)) {
+                guard_count(server->guard, GUARD_REFUSED_ORIGIN);
+                status = 403;
+                message = "requests from pages of other origins are refused";
+        } else if (!guard_request_allowed(server->guard, connection)) {
+                status = 429;
+                message = "too many requests from this address; try again in a second";
+        }
+        if (status == 0)
+                return false;
+        request->is_rejected = true;
+        guard_request_in(server->guard, connection);
+        *ret_result = send_error(connection, request, status, message);
+        return true;
+}
+
 /* libmicrohttpd's access handler: called once with the headers, then for
  * each piece of the body, then once more with nothing. */
 static enum MHD_Result on_request(void *data, struct MHD_Connection *connection, const char *url,
@@ -417,6 +458,9 @@ static enum MHD_Result on_request(void *data, struct MHD_Connection *connection,
                 find_route(url, &request->route);
                 clock_gettime(CLOCK_MONOTONIC, &request->started);
                 *connection_data = request;
+                enum MHD_Result refused = MHD_NO;
+                if (refuse_early(server, connection, request, &refused))
+                        return refused;
                 /* Refuse a declared oversized body before reading it. */
                 const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -425,6 +469,7 @@ static enum MHD_Result on_request(void *data, struct MHD_Connection *connection,
                 if (length != NULL &&
                     (end == length || *end != '\0' || declared > server->config.max_body_bytes)) {
                         request->is_rejected = true;
+                        guard_request_in(server->guard, connection);
                         return send_error(connection, request, 413, "request body too large");
                 }
                 return MHD_YES;
@@ -446,6 +491,9 @@ static enum MHD_Result on_request(void *data, struct MHD_Connection *connection,
         }
         if (request->is_rejected)
                 return MHD_YES;
+        /* Head and body are in: the request deadline no longer runs (an
+         * event stream lives on). */
+        guard_request_in(server->guard, connection);
         if (request->pending != NULL) {
                 /* Resumed: the plugin's thread has answered. */
                 if (!atomic_load(&request->pending->is_answered) ||
@@ -458,10 +506,10 @@ static enum MHD_Result on_request(void *data, struct MHD_Connection *connection,
 
 static void on_completed(void *data, struct MHD_Connection *connection, void **connection_data,
                          enum MHD_RequestTerminationCode code) {
-        (void)connection;
         (void)code;
         struct http_server *server = data;
         struct request *request = *connection_data;
+        guard_request_done(server->guard, connection);
         if (request == NULL)
                 return;
         struct timespec now;
@@ -476,6 +524,20 @@ static void on_completed(void *data, struct MHD_Connection *connection, void **c
         }
         free(request);
         *connection_data = NULL;
+}
+
+static enum MHD_Result on_accept(void *data, const struct sockaddr *address, socklen_t length) {
+        struct http_server *server = data;
+        return guard_accept(server->guard, address, length) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *data, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+        struct http_server *server = data;
+        if (code == MHD_CONNECTION_NOTIFY_STARTED)
+                guard_connection_started(server->guard, connection, socket_context);
+        else
+                guard_connection_closed(server->guard, socket_context);
 }
 
 static void log_from_daemon(void *data, const char *format, va_list arguments) {
@@ -501,8 +563,13 @@ static bool is_loopback(const char *address) {
 static int start_daemon(struct http_server *server, struct ph_error *error) {
         const struct http_config *config = &server->config;
         struct sockaddr_storage address = {0};
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+        /* poll(2), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll
+         * takes a short read for "no more data", so the end of a client
+         * that sent part of a request and closed at once is never read, and
+         * its connection held its slot until the idle timeout. poll is
+         * level-triggered: the next round reads the end and closes. */
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ERROR_LOG;
         struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
         struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
         if (inet_pton(AF_INET, config->address, &v4->sin_addr) == 1) {
@@ -516,14 +583,20 @@ static int start_daemon(struct http_server *server, struct ph_error *error) {
                 return ph_error_set(error, -EINVAL, "http: '%s' is not an IP address",
                                     config->address);
         }
+        /* The guard keeps max_connections; libmicrohttpd's own limit
+         * leaves room for the connections the guard is closing to make
+         * room (they go within a poll round), and is split among the
+         * threads. */
+        unsigned hard_limit =
+                config->max_connections + config->max_connections / 2 + 2 * config->threads;
         server->daemon = MHD_start_daemon(
-                flags, config->port, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR,
+                flags, config->port, on_accept, server, on_request, server, MHD_OPTION_SOCK_ADDR,
                 (struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->threads,
-                MHD_OPTION_CONNECTION_LIMIT, (unsigned)config->max_connections,
-                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->timeout_s,
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
-                MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)128, MHD_OPTION_NOTIFY_COMPLETED,
-                on_completed, server, MHD_OPTION_EXTERNAL_LOGGER, log_from_daemon, NULL,
+                MHD_OPTION_CONNECTION_LIMIT, hard_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+                (unsigned)config->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                (size_t)CONNECTION_MEMORY_BYTES, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)128,
+                MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
+                on_connection, server, MHD_OPTION_EXTERNAL_LOGGER, log_from_daemon, NULL,
                 MHD_OPTION_END);
         if (server->daemon == NULL)
                 return ph_error_set(error, -EADDRNOTAVAIL,
@@ -570,6 +643,17 @@ struct http_server *http_server_start(const struct http_config *config,
         server->metrics = metrics_new(error);
         if (server->metrics == NULL)
                 goto fail;
+        if (origin_policy_init(&server->origin, config->address, config->allowed_hosts, error) < 0)
+                goto fail;
+        struct guard_limits limits = {
+                .max_connections = config->max_connections,
+                .max_per_address = config->max_connections_per_address,
+                .deadline_s = config->request_deadline_s,
+                .max_requests_per_s = config->max_requests_per_s,
+        };
+        server->guard = guard_new(&limits, error);
+        if (server->guard == NULL)
+                goto fail;
         server->feed = feed_new(server->state, server->sse, host->plugins, host->plugin_count,
                                 host->board, error);
         if (server->feed == NULL)
@@ -589,12 +673,12 @@ struct http_server *http_server_start(const struct http_config *config,
         if (start_daemon(server, error) < 0)
                 goto fail;
         log_write(LOG_LEVEL_INFO, "http",
-                  "listening on http://%s%s%s:%u/ (%u threads, at most %u connections, %u s "
-                  "timeout, %zu-byte bodies); reads %s",
+                  "listening on http://%s%s%s:%u/ (%u threads, at most %u connections, %u "
+                  "per address, %g s per request, %u s idle timeout, %zu-byte bodies); reads %s",
                   strchr(config->address, ':') != NULL ? "[" : "", config->address,
                   strchr(config->address, ':') != NULL ? "]" : "", (unsigned)server->port,
-                  config->threads, config->max_connections, config->timeout_s,
-                  config->max_body_bytes,
+                  config->threads, config->max_connections, config->max_connections_per_address,
+                  config->request_deadline_s, config->timeout_s, config->max_body_bytes,
                   server->are_reads_open ? "are open" : "need the API token");
         if (server->auth.is_generated)
                 log_write(LOG_LEVEL_INFO, "http",
@@ -618,6 +702,7 @@ void http_server_stop(struct http_server *server) {
         sse_shutdown(server->sse);
         if (server->daemon != NULL)
                 MHD_stop_daemon(server->daemon);
+        guard_free(server->guard);
         feed_free(server->feed);
         sse_free(server->sse);
         metrics_free(server->metrics);
