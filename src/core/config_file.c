@@ -35,7 +35,7 @@ struct seen_section {
         char name[INIH_SECTION_MAX];
         unsigned line;
         const struct config_section *table;
-        void *base;                   /* the struct its keys set */
+        void *base;                                  /* the struct its keys set */
         unsigned key_lines[CONFIG_MAX_SECTION_KEYS]; /* where each key was set; 0: not yet */
 };
 
@@ -78,15 +78,16 @@ static struct seen_section *find_section(struct parse *parse, const char *name) 
 /* Where the keys of section `name` go; NULL after an error. */
 static int open_section(struct parse *parse, const char *name, size_t length) {
         if (length >= INIH_SECTION_MAX)
-                return fail(parse, "[%.*s]: section names are at most %d characters",
-                            (int)length, name, INIH_SECTION_MAX - 1);
+                return fail(parse, "[%.*s]: section names are at most %d characters", (int)length,
+                            name, INIH_SECTION_MAX - 1);
         char text[INIH_SECTION_MAX];
         memcpy(text, name, length);
         text[length] = '\0';
         const struct seen_section *first = find_section(parse, text);
         if (first != NULL)
-                return fail(parse, "[%s]: the section is repeated; its first header is at line "
-                                   "%u (write each section once)",
+                return fail(parse,
+                            "[%s]: the section is repeated; its first header is at line "
+                            "%u (write each section once)",
                             text, first->line);
         struct seen_section *seen = &parse->sections[parse->section_count];
         memset(seen, 0, sizeof(*seen));
@@ -158,7 +159,8 @@ static char *read_line(char *buffer, int size, void *stream) {
         }
         if (length > 0 && start[0] == '[') {
                 const char *close = memchr(start, ']', length);
-                if (close != NULL && open_section(parse, start + 1, (size_t)(close - start - 1)) == 0)
+                if (close != NULL &&
+                    open_section(parse, start + 1, (size_t)(close - start - 1)) == 0)
                         return NULL;
         }
         memcpy(buffer, start, length);
@@ -190,8 +192,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
         if (config_table_set(entry, seen->base, value) < 0) {
                 char takes[512];
                 config_table_describe(entry, takes, sizeof(takes));
-                return fail(parse, "[%s] %s: invalid value '%s': expected %s", section, key,
-                            value, takes);
+                return fail(parse, "[%s] %s: invalid value '%s': expected %s", section, key, value,
+                            takes);
         }
         return 1;
 }

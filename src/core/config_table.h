@@ -45,33 +45,33 @@ enum config_key_flags {
 struct config_key {
         const char *name;
         enum config_type type;
-        size_t offset;              /* of the field in the section's struct */
-        size_t size;                /* of the field, in bytes */
-        double min, max;            /* numbers (unsigned bounds <= 2^53 are exact) */
-        const char *default_text;   /* as written in a config; NULL: zero/empty */
+        size_t offset;                   /* of the field in the section's struct */
+        size_t size;                     /* of the field, in bytes */
+        double min, max;                 /* numbers (unsigned bounds <= 2^53 are exact) */
+        const char *default_text;        /* as written in a config; NULL: zero/empty */
         const struct config_word *words; /* ENUM and restricted STRING; ends with {NULL} */
-        config_parse_fn parse;      /* CUSTOM */
-        config_check_fn check;      /* STRING: extra rule; NULL: none */
-        unsigned flags;             /* enum config_key_flags */
-        const char *help;           /* one line: what it does, what it takes */
+        config_parse_fn parse;           /* CUSTOM */
+        config_check_fn check;           /* STRING: extra rule; NULL: none */
+        unsigned flags;                  /* enum config_key_flags */
+        const char *help;                /* one line: what it does, what it takes */
 };
 
 /* A table line per type; `T` is the section's struct, `F` the field. */
 #define CONFIG_FIELD(T, F) offsetof(T, F), sizeof(((T *)0)->F)
 #define CONFIG_BOOL(N, T, F, DEF, HELP)                                                            \
-        {N, CONFIG_TYPE_BOOL, CONFIG_FIELD(T, F), 0, 1, DEF, NULL, NULL, NULL, 0, HELP}
+        { N, CONFIG_TYPE_BOOL, CONFIG_FIELD(T, F), 0, 1, DEF, NULL, NULL, NULL, 0, HELP }
 #define CONFIG_UNSIGNED(N, T, F, MIN, MAX, DEF, HELP)                                              \
-        {N, CONFIG_TYPE_UNSIGNED, CONFIG_FIELD(T, F), MIN, MAX, DEF, NULL, NULL, NULL, 0, HELP}
+        { N, CONFIG_TYPE_UNSIGNED, CONFIG_FIELD(T, F), MIN, MAX, DEF, NULL, NULL, NULL, 0, HELP }
 #define CONFIG_DOUBLE(N, T, F, MIN, MAX, DEF, HELP)                                                \
-        {N, CONFIG_TYPE_DOUBLE, CONFIG_FIELD(T, F), MIN, MAX, DEF, NULL, NULL, NULL, 0, HELP}
+        { N, CONFIG_TYPE_DOUBLE, CONFIG_FIELD(T, F), MIN, MAX, DEF, NULL, NULL, NULL, 0, HELP }
 #define CONFIG_STRING(N, T, F, CHECK, FLAGS, DEF, HELP)                                            \
-        {N, CONFIG_TYPE_STRING, CONFIG_FIELD(T, F), 0, 0, DEF, NULL, NULL, CHECK, FLAGS, HELP}
+        { N, CONFIG_TYPE_STRING, CONFIG_FIELD(T, F), 0, 0, DEF, NULL, NULL, CHECK, FLAGS, HELP }
 #define CONFIG_WORDS(N, T, F, WORDS, DEF, HELP)                                                    \
-        {N, CONFIG_TYPE_STRING, CONFIG_FIELD(T, F), 0, 0, DEF, WORDS, NULL, NULL, 0, HELP}
+        { N, CONFIG_TYPE_STRING, CONFIG_FIELD(T, F), 0, 0, DEF, WORDS, NULL, NULL, 0, HELP }
 #define CONFIG_ENUM(N, T, F, WORDS, DEF, HELP)                                                     \
-        {N, CONFIG_TYPE_ENUM, CONFIG_FIELD(T, F), 0, 0, DEF, WORDS, NULL, NULL, 0, HELP}
+        { N, CONFIG_TYPE_ENUM, CONFIG_FIELD(T, F), 0, 0, DEF, WORDS, NULL, NULL, 0, HELP }
 #define CONFIG_CUSTOM(N, T, F, PARSE, DEF, HELP)                                                   \
-        {N, CONFIG_TYPE_CUSTOM, CONFIG_FIELD(T, F), 0, 0, DEF, NULL, PARSE, NULL, 0, HELP}
+        { N, CONFIG_TYPE_CUSTOM, CONFIG_FIELD(T, F), 0, 0, DEF, NULL, PARSE, NULL, 0, HELP }
 
 /* Finds `name` in `keys`; NULL when it is not one. */
 const struct config_key *config_table_find(const struct config_key *keys, size_t count,
