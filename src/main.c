@@ -12,6 +12,7 @@ static void usage(FILE *out) {
                      "  run     run the host: poll the configured plugins\n"
                      "  call    instantiate one plugin and poll it N times\n"
                      "  check   say whether a component fits the sensor-plugin world\n"
+                     "  check-config  check a config file without starting anything\n"
                      "  history print the recorded readings\n"
                      "\n"
                      "`pyhost COMMAND --help` describes each command.\n");
@@ -35,6 +36,8 @@ int main(int argc, char **argv) {
                 return cmd_call(argc - 1, argv + 1);
         if (strcmp(command, "check") == 0)
                 return cmd_check(argc - 1, argv + 1);
+        if (strcmp(command, "check-config") == 0)
+                return cmd_check_config(argc - 1, argv + 1);
         if (strcmp(command, "history") == 0)
                 return cmd_history(argc - 1, argv + 1);
         fprintf(stderr, "pyhost: unknown command '%s'\n\n", command);

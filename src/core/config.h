@@ -1,9 +1,12 @@
 /* config.h - the host's configuration, read from an INI file with libinih.
  *
- * Owns the parsed values; knows nothing of the modules that use them. Every
- * unknown section or key and every malformed value is an error that names
- * the file, the line, the section and the key. Not thread-safe: parse once
- * at start-up, then treat as read-only. */
+ * Owns the parsed values; knows nothing of the modules that use them. Each
+ * section's keys are one table (config.c, one line per key: name, type,
+ * bounds, default, help); config_file.c reads a file through it. Every
+ * unknown section or key, repeated section or key, over-long or indented
+ * line and malformed value is an error that names the file, the line, the
+ * section and the key. Not thread-safe: parse once at start-up (or on
+ * SIGHUP, into a fresh struct), then treat as read-only. */
 #ifndef PH_CONFIG_H
 #define PH_CONFIG_H
 
@@ -11,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -82,6 +86,17 @@ struct board_config {
 };
 
 #define CONFIG_MAX_PINS 8
+
+/* The words of a plugin's `grants`; each is also the name of the WIT
+ * interface it allows (src/plugin/internal.h builds those from these). */
+#define CONFIG_GRANT_GPIO_PROVIDER "gpio-provider"
+#define CONFIG_GRANT_LED_CONTROLLER "led-controller"
+#define CONFIG_GRANT_LOGGING "logging"
+
+/* The LED colours, in the order of enum hw_led_color and of the WIT enum
+ * led-color: the one table of their names. */
+#define CONFIG_LED_COLORS 4
+extern const char *const config_led_color_names[CONFIG_LED_COLORS];
 
 /* What a plugin may do. Nothing is granted unless the config says so
  * (the CLI's single-plugin commands grant everything: they are for
@@ -200,7 +215,20 @@ struct host_config {
         size_t plugin_count;
 };
 
-/* Fills `config` with the defaults: the simulated board, no plugins. */
+/* Whether `grants` allows the grant word `word` (CONFIG_GRANT_*). */
+bool config_grants_allow(const struct plugin_grants *grants, const char *word);
+
+/* Plugin and device names: 1 to CONFIG_NAME_MAX - 1 letters, digits, '-'
+ * or '_' (they become file names, URL segments and MQTT topic levels). */
+bool config_is_name_char(char c);
+bool config_is_valid_name(const char *text, size_t length);
+
+/* Prints every section's keys as an INI document: defaults, bounds and a
+ * line of help each (`pyhost check-config --keys`). */
+void config_print_keys(FILE *out);
+
+/* Fills `config` with the defaults of the key tables: the simulated board,
+ * no plugins. */
 void config_set_defaults(struct host_config *config);
 
 /* Parses `path` over the values already in `config`. Returns 0, or a

@@ -136,18 +136,6 @@ static enum MHD_Result send_error(struct MHD_Connection *connection, struct requ
 
 /* --- routing ------------------------------------------------------------ */
 
-static bool is_plugin_name(const char *text, size_t length) {
-        if (length == 0 || length >= CONFIG_NAME_MAX)
-                return false;
-        for (size_t i = 0; i < length; i++) {
-                char c = text[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_'))
-                        return false;
-        }
-        return true;
-}
-
 /* Maps a path (already percent-decoded by libmicrohttpd) to a route.
  * Static files are only those of the embedded table, by exact path, so no
  * path can name anything else ("..", encoded or not, finds nothing). */
@@ -179,7 +167,7 @@ static void find_route(const char *path, struct route *route) {
         const char *name = path + sizeof(prefix) - 1;
         const char *slash = strchr(name, '/');
         size_t length = slash != NULL ? (size_t)(slash - name) : strlen(name);
-        if (!is_plugin_name(name, length))
+        if (!config_is_valid_name(name, length))
                 return;
         memcpy(route->name, name, length);
         route->name[length] = '\0';

@@ -35,8 +35,7 @@ void hw_get_leds(struct hw_board *board, enum hw_led_color *ret_first,
 }
 
 const char *hw_led_color_name(enum hw_led_color color) {
-        static const char *const names[] = {"off", "green", "yellow", "red"};
-        return (size_t)color < sizeof(names) / sizeof(names[0]) ? names[color] : "?";
+        return (size_t)color < CONFIG_LED_COLORS ? config_led_color_names[color] : "?";
 }
 
 const char *hw_sensor_status_name(enum hw_sensor_status status) {

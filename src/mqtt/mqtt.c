@@ -71,9 +71,7 @@ void mqtt_topic_segment(const char *name, char *out, size_t size) {
         size_t length = 0;
         for (; name[length] != '\0' && length + 1 < size; length++) {
                 char c = name[length];
-                bool is_kept = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                               (c >= '0' && c <= '9') || c == '-' || c == '_';
-                out[length] = is_kept ? c : '_';
+                out[length] = config_is_name_char(c) ? c : '_';
         }
         if (size > 0)
                 out[length] = '\0';

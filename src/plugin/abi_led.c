@@ -3,8 +3,6 @@
 #include "core/log.h"
 #include "plugin/abi.h"
 
-static const char *const led_color_names[] = {"off", "green", "yellow", "red"};
-
 /* set-two: func(first: led-color, second: led-color) */
 static wasmtime_error_t *set_two(void *data, wasmtime_context_t *context,
                                  const wasmtime_component_func_type_t *type,
@@ -15,8 +13,8 @@ static wasmtime_error_t *set_two(void *data, wasmtime_context_t *context,
         (void)results;
         if (arg_count != 2 || result_count != 0)
                 return wasmtime_error_new("set-two: called with the wrong signature");
-        int first = abi_enum_index(&args[0], led_color_names, 4);
-        int second = abi_enum_index(&args[1], led_color_names, 4);
+        int first = abi_enum_index(&args[0], config_led_color_names, CONFIG_LED_COLORS);
+        int second = abi_enum_index(&args[1], config_led_color_names, CONFIG_LED_COLORS);
         if (first < 0 || second < 0)
                 return wasmtime_error_new("set-two: unknown led-color");
         struct abi_context *abi = abi_context_of(context);

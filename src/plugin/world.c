@@ -18,19 +18,13 @@ struct provided_interface {
 
 static const struct provided_interface provided[] = {
         {WIT_TYPES, NULL, {NULL}},
-        {WIT_GPIO_PROVIDER, "gpio-provider", {"read-dht22", NULL}},
-        {WIT_LED_CONTROLLER, "led-controller", {"set-two", NULL}},
-        {WIT_LOGGING, "logging", {"log", NULL}},
+        {WIT_GPIO_PROVIDER, CONFIG_GRANT_GPIO_PROVIDER, {"read-dht22", NULL}},
+        {WIT_LED_CONTROLLER, CONFIG_GRANT_LED_CONTROLLER, {"set-two", NULL}},
+        {WIT_LOGGING, CONFIG_GRANT_LOGGING, {"log", NULL}},
 };
 
 static bool is_granted(const struct plugin_grants *grants, const char *grant) {
-        if (grants == NULL || grant == NULL)
-                return true;
-        if (strcmp(grant, "gpio-provider") == 0)
-                return grants->gpio_provider;
-        if (strcmp(grant, "led-controller") == 0)
-                return grants->led_controller;
-        return strcmp(grant, "logging") == 0 && grants->logging;
+        return grants == NULL || grant == NULL || config_grants_allow(grants, grant);
 }
 
 static bool has_prefix(const char *name, size_t length, const char *prefix) {

@@ -40,9 +40,17 @@ def plugin(name: str) -> pathlib.Path:
 
 
 def write_config(directory: pathlib.Path, text: str, cache: bool = True) -> pathlib.Path:
-    host = f"[host]\ncache_dir = {CACHE_DIR}\n" if cache else ""
+    """Writes `text` as pyhost.ini with the shared cache in [host]: into the
+    text's own [host] section if it has one (a repeated section is refused)."""
+    if cache:
+        line = f"cache_dir = {CACHE_DIR}\n"
+        if text.startswith("[host]\n") or "\n[host]\n" in text:
+            head, _, tail = text.partition("[host]\n")
+            text = f"{head}[host]\n{line}{tail}"
+        else:
+            text = f"[host]\n{line}{text}"
     path = directory / "pyhost.ini"
-    path.write_text(host + text)
+    path.write_text(text)
     return path
 
 

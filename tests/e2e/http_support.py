@@ -34,8 +34,7 @@ def http_config(tmp_path, plugins, http_extra="", board="", token=TOKEN):
     text = (f"[host]\nstate_dir = {tmp_path / 'state'}\n"
             f"[board]\n{board}\n"
             f"[http]\nport = 0\n{token_line}{http_extra}\n" + "".join(plugins))
-    # write_config puts the shared compiled-code cache in [host]; ours
-    # comes after and adds state_dir.
+    # write_config adds the shared compiled-code cache to this [host].
     return write_config(tmp_path, text)
 
 

@@ -98,7 +98,7 @@ def test_a_bad_config_is_refused_with_the_field_named(config_dir):
     config = write_config(config_dir, "[plugin a]\nfile = x.wasm\ninterval_s = often\n")
     result = run_pyhost("run", "--config", config)
     assert result.returncode == 2
-    assert f"{config}: [plugin a] interval_s: invalid value 'often'" in result.stderr
+    assert f"{config}:5: [plugin a] interval_s: invalid value 'often'" in result.stderr
 
 
 def test_trapping_plugin_keeps_being_polled_by_the_daemon(config_dir):

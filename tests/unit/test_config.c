@@ -1,4 +1,5 @@
 /* Unit tests of src/core/config.c: parsing, defaults and clear errors. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -286,6 +287,205 @@ static void test_config_plugins_are_granted_nothing_by_default(void **state) {
         assert_false(grants->is_any_pin);
 }
 
+static const char *at_line(unsigned line);
+
+/* Loads `text` and expects an error that starts with "PATH:LINE: " and
+ * contains each of `needles` (NULL-ended). */
+static void expect_error(const char *text, unsigned line, const char *const *needles) {
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_true(load(text, &config, &error) < 0);
+        if (strncmp(error.message, at_line(line), strlen(at_line(line))) != 0)
+                fail_msg("'%s' does not start: %s", at_line(line), error.message);
+        for (size_t i = 0; needles[i] != NULL; i++) {
+                if (strstr(error.message, needles[i]) == NULL)
+                        fail_msg("'%s' not in: %s", needles[i], error.message);
+        }
+}
+
+/* "PATH:LINE: " of the last config written. */
+static const char *at_line(unsigned line) {
+        static char text[96];
+        snprintf(text, sizeof(text), "%s:%u: ", config_path, line);
+        return text;
+}
+
+static void test_long_comment_tail_is_never_read_as_a_setting(void **state) {
+        (void)state;
+        char text[512];
+        char comment[251];
+        memset(comment, 'c', sizeof(comment) - 1);
+        comment[sizeof(comment) - 1] = '\0';
+        snprintf(text, sizeof(text), "[plugin a]\nfile = a.wasm\n; %s interval_s = 0.03\n",
+                 comment);
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_true(load(text, &config, &error) < 0);
+        assert_non_null(strstr(error.message, at_line(3)));
+        assert_non_null(strstr(error.message, "characters long"));
+        assert_true(config.plugins[0].interval_s == 5.0);
+}
+
+static void test_lines_up_to_the_limit_are_read_whole(void **state) {
+        (void)state;
+        char text[600];
+        char comment[198];
+        memset(comment, 'c', sizeof(comment) - 1);
+        comment[0] = ';';
+        comment[sizeof(comment) - 1] = '\0';
+        /* 197 + "x" = 198 characters: read whole; then an error on line 4 */
+        snprintf(text, sizeof(text), "[board]\n%sx\nseed = 2\nperiod_reads = 1\n", comment);
+        expect_error(text, 4, (const char *[]){"[board] period_reads", NULL});
+        /* 199 characters: refused on its own line */
+        snprintf(text, sizeof(text), "[board]\n%sxy\nseed = 2\n", comment);
+        expect_error(text, 2, (const char *[]){"199 characters long", NULL});
+}
+
+static void test_errors_on_the_first_and_last_line_name_them(void **state) {
+        (void)state;
+        expect_error("[zigbee]\nhost = x\n", 1, (const char *[]){"[zigbee]", NULL});
+        expect_error("[board]\nseed = 1\n\n; end\nseed2 = 3", 5,
+                     (const char *[]){"[board]: unknown key 'seed2'", NULL});
+        expect_error("\r\n[board]\r\nseed = x\r\n", 3,
+                     (const char *[]){"[board] seed: invalid value 'x'", NULL});
+}
+
+static void test_value_error_names_file_line_section_and_key(void **state) {
+        (void)state;
+        expect_error("[plugin a]\nfile = x.wasm\ninterval_s = soon\n", 3,
+                     (const char *[]){"[plugin a] interval_s: invalid value 'soon': expected a "
+                                      "number from 0.01 to 86400",
+                                      NULL});
+        expect_error("[http]\nthreads = 0\n", 2,
+                     (const char *[]){"expected a whole number from 1 to 64", NULL});
+        expect_error("[board]\nled_driver = pwm\n", 2,
+                     (const char *[]){"expected one of gpiod, ledclass, none", NULL});
+}
+
+static void test_repeated_section_is_refused_naming_both_lines(void **state) {
+        (void)state;
+        expect_error("[plugin x]\nfile = a.wasm\n[host]\nlog_level = info\n[plugin x]\n"
+                     "interval_s = 0.03\n",
+                     5, (const char *[]){"[plugin x]", "repeated", "line 1", NULL});
+        /* even an empty first one */
+        expect_error("[host]\n[board]\nseed = 1\n[host]\nlog_level = info\n", 4,
+                     (const char *[]){"[host]", "line 1", NULL});
+}
+
+static void test_repeated_key_is_refused_naming_both_lines(void **state) {
+        (void)state;
+        expect_error("[plugin a]\nfile = a.wasm\ninterval_s = 5\n; later\ninterval_s = 0.03\n", 5,
+                     (const char *[]){"[plugin a] interval_s", "repeated", "line 3", NULL});
+}
+
+static void test_indented_line_is_refused(void **state) {
+        (void)state;
+        /* inih would read the second line as more of `file`'s value */
+        expect_error("[plugin a]\nfile = a.wasm\n  interval_s = 0.03\n", 3,
+                     (const char *[]){"indented", NULL});
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_int_equal(
+                load("[plugin a]\n  ; an indented comment\nfile = a.wasm\n", &config, &error), 0);
+}
+
+static void test_section_headers_are_checked_where_they_are(void **state) {
+        (void)state;
+        expect_error("[host]\nlog_level = info\n[zigbee]\n", 3,
+                     (const char *[]){"unknown section [zigbee]", NULL});
+        expect_error("[plugin aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\nfile = a\n", 1,
+                     (const char *[]){"at most 49 characters", NULL});
+        expect_error("log_level = info\n[host]\n", 1,
+                     (const char *[]){"before any [section]", NULL});
+}
+
+static void test_directory_as_config_is_refused(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        config_set_defaults(&config);
+        assert_int_equal(config_load_file(&config, "/tmp", &error), -EISDIR);
+        assert_non_null(strstr(error.message, "/tmp: is a directory"));
+}
+
+static void test_byte_order_mark_is_skipped(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_int_equal(load("\xEF\xBB\xBF[board]\nseed = 9\n", &config, &error), 0);
+        assert_int_equal(config.board.sim.seed, 9);
+}
+
+static void test_table_bounds_enums_and_lists(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_int_equal(load("[http]\nopen_reads = yes\nthreads = 64\n[history]\n"
+                              "max_rows = 4294967295\nsynchronous = full\n[board]\n"
+                              "led_driver = ledclass\ndht22_iio_devices = 4:0, 17:3\n",
+                              &config, &error),
+                         0);
+        assert_int_equal(config.http.open_reads, 1);
+        assert_int_equal(config.http.threads, 64);
+        assert_true(config.history.max_rows == 4294967295u);
+        assert_true(config.history.is_sync_full);
+        assert_int_equal(config.board.linux_board.led_driver, CONFIG_LED_DRIVER_LEDCLASS);
+        assert_int_equal(config.board.linux_board.dht22_count, 2);
+        assert_int_equal(config.board.linux_board.dht22[1].iio_device, 3);
+        assert_int_equal(load("[http]\nopen_reads = loopback\n", &config, &error), 0);
+        assert_int_equal(config.http.open_reads, -1);
+        assert_true(load("[http]\nthreads = 65\n", &config, &error) < 0);
+        assert_true(load("[history]\nmax_rows = 4294967296\n", &config, &error) < 0);
+        assert_true(load("[http]\nport = +80\n", &config, &error) < 0);
+        assert_true(load("[http]\nport = 80x\n", &config, &error) < 0);
+        assert_true(load("[board]\ndht22_iio_devices = 4\n", &config, &error) < 0);
+        assert_true(load("[board]\nled_lines = 1, 2, 3\n", &config, &error) < 0);
+}
+
+static void test_printed_keys_are_the_defaults_and_read_back(void **state) {
+        (void)state;
+        char *text = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&text, &size);
+        assert_non_null(out);
+        config_print_keys(out);
+        fclose(out);
+        assert_non_null(strstr(text, "\ninterval_s = 5\n"));
+        assert_non_null(strstr(text, "threads = 2\n"));
+        struct host_config read_back;
+        struct ph_error error = {0};
+        write_config(text);
+        free(text);
+        config_set_defaults(&read_back);
+        int result = config_load_file(&read_back, config_path, &error);
+        unlink(config_path);
+        if (result != 0)
+                fail_msg("%s", error.message);
+        struct host_config defaults;
+        config_set_defaults(&defaults);
+        /* Every section's values as printed equal the defaults. */
+        assert_memory_equal(&read_back, &defaults, offsetof(struct host_config, plugins));
+        assert_int_equal(read_back.plugin_count, 1);
+        struct host_config with_plugin;
+        config_set_defaults(&with_plugin);
+        assert_int_equal(config_add_plugin_file(&with_plugin, "example.wasm", &error), 0);
+        assert_true(read_back.plugins[0].interval_s == with_plugin.plugins[0].interval_s);
+        assert_int_equal(read_back.plugins[0].budget_ms, with_plugin.plugins[0].budget_ms);
+        assert_int_equal(read_back.plugins[0].grants.dht22_min_interval_ms, 2000);
+}
+
+static void test_name_grant_and_colour_helpers(void **state) {
+        (void)state;
+        assert_true(config_is_valid_name("sensor-logic_2", 14));
+        assert_false(config_is_valid_name("../etc", 6));
+        assert_false(config_is_valid_name("", 0));
+        struct plugin_grants grants = {.led_controller = true};
+        assert_true(config_grants_allow(&grants, CONFIG_GRANT_LED_CONTROLLER));
+        assert_false(config_grants_allow(&grants, CONFIG_GRANT_LOGGING));
+        assert_false(config_grants_allow(&grants, "root-shell"));
+        assert_string_equal(config_led_color_names[3], "red");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults_are_the_simulated_board_without_plugins),
@@ -307,6 +507,19 @@ int main(void) {
                 cmocka_unit_test(test_invalid_values_say_what_is_expected),
                 cmocka_unit_test(test_grants_pins_and_safe_state_are_parsed),
                 cmocka_unit_test(test_config_plugins_are_granted_nothing_by_default),
+                cmocka_unit_test(test_long_comment_tail_is_never_read_as_a_setting),
+                cmocka_unit_test(test_lines_up_to_the_limit_are_read_whole),
+                cmocka_unit_test(test_errors_on_the_first_and_last_line_name_them),
+                cmocka_unit_test(test_value_error_names_file_line_section_and_key),
+                cmocka_unit_test(test_repeated_section_is_refused_naming_both_lines),
+                cmocka_unit_test(test_repeated_key_is_refused_naming_both_lines),
+                cmocka_unit_test(test_indented_line_is_refused),
+                cmocka_unit_test(test_section_headers_are_checked_where_they_are),
+                cmocka_unit_test(test_directory_as_config_is_refused),
+                cmocka_unit_test(test_byte_order_mark_is_skipped),
+                cmocka_unit_test(test_table_bounds_enums_and_lists),
+                cmocka_unit_test(test_printed_keys_are_the_defaults_and_read_back),
+                cmocka_unit_test(test_name_grant_and_colour_helpers),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

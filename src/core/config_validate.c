@@ -1,0 +1,116 @@
+/* config_validate.c - the rules between keys (min below max, one LED owner,
+ * a file for every plugin), checked after the whole file is read. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/config.h"
+
+/* Cross-field rules of backend = linux. */
+static int validate_linux_board(const struct linux_board_config *board, struct ph_error *error) {
+        if (board->dht22_count == 0)
+                return ph_error_set(error, -EINVAL,
+                                    "[board] backend = linux needs dht22_iio_devices "
+                                    "(PIN:N pairs, pin PIN read from iio:deviceN, e.g. 4:0)");
+        for (size_t i = 0; i < board->dht22_count; i++)
+                for (size_t j = 0; j < i; j++) {
+                        if (board->dht22[i].pin == board->dht22[j].pin)
+                                return ph_error_set(error, -EINVAL,
+                                                    "[board] dht22_iio_devices: pin %u is "
+                                                    "mapped twice",
+                                                    board->dht22[i].pin);
+                        if (board->dht22[i].iio_device == board->dht22[j].iio_device)
+                                return ph_error_set(error, -EINVAL,
+                                                    "[board] dht22_iio_devices: iio:device%u "
+                                                    "is given to pins %u and %u",
+                                                    board->dht22[i].iio_device, board->dht22[j].pin,
+                                                    board->dht22[i].pin);
+                }
+        if (board->led_driver == CONFIG_LED_DRIVER_GPIOD) {
+                if (board->led_line_count != CONFIG_LED_LINES)
+                        return ph_error_set(error, -EINVAL,
+                                            "[board] led_driver = gpiod needs led_lines: %d line "
+                                            "offsets of gpio_chip (first red, first green, "
+                                            "second red, second green)",
+                                            CONFIG_LED_LINES);
+                for (size_t i = 0; i < CONFIG_LED_LINES; i++)
+                        for (size_t j = 0; j < i; j++)
+                                if (board->led_lines[i] == board->led_lines[j])
+                                        return ph_error_set(error, -EINVAL,
+                                                            "[board] led_lines: line %u is "
+                                                            "used twice",
+                                                            board->led_lines[i]);
+        }
+        if (board->led_driver == CONFIG_LED_DRIVER_LEDCLASS) {
+                if (board->led_class_name_count != CONFIG_LED_LINES)
+                        return ph_error_set(error, -EINVAL,
+                                            "[board] led_driver = ledclass needs "
+                                            "led_class_names: %d LED class names (first red, "
+                                            "first green, second red, second green)",
+                                            CONFIG_LED_LINES);
+                for (size_t i = 0; i < CONFIG_LED_LINES; i++) {
+                        const char *name = board->led_class_names[i];
+                        for (size_t j = 0; j < i; j++)
+                                if (strcmp(name, board->led_class_names[j]) == 0)
+                                        return ph_error_set(error, -EINVAL,
+                                                            "[board] led_class_names: '%s' is "
+                                                            "used twice",
+                                                            name);
+                }
+        }
+        return 0;
+}
+
+int config_validate(const struct host_config *config, struct ph_error *error) {
+        const struct sim_board_config *sim = &config->board.sim;
+        if (strcmp(config->board.backend, "linux") == 0) {
+                int result = validate_linux_board(&config->board.linux_board, error);
+                if (result < 0)
+                        return result;
+        }
+        if (sim->min_celsius >= sim->max_celsius)
+                return ph_error_set(error, -EINVAL,
+                                    "[board] min_celsius (%g) must be below max_celsius (%g)",
+                                    sim->min_celsius, sim->max_celsius);
+        if (sim->min_humidity > sim->max_humidity)
+                return ph_error_set(error, -EINVAL,
+                                    "[board] min_humidity (%g) must not exceed max_humidity (%g)",
+                                    sim->min_humidity, sim->max_humidity);
+        const struct history_config *history = &config->history;
+        if (history->queue_rows < history->batch_rows)
+                return ph_error_set(error, -EINVAL,
+                                    "[history] queue_rows (%u) must be at least batch_rows (%u)",
+                                    history->queue_rows, history->batch_rows);
+        const struct mqtt_config *mqtt = &config->mqtt;
+        if (mqtt->reconnect_min_ms > mqtt->reconnect_max_ms)
+                return ph_error_set(error, -EINVAL,
+                                    "[mqtt] reconnect_min_ms (%u) must not exceed "
+                                    "reconnect_max_ms (%u)",
+                                    mqtt->reconnect_min_ms, mqtt->reconnect_max_ms);
+        if ((mqtt->tls_cert_file[0] != '\0') != (mqtt->tls_key_file[0] != '\0'))
+                return ph_error_set(error, -EINVAL,
+                                    "[mqtt] tls_cert_file and tls_key_file go together");
+        if (!mqtt->has_tls && (mqtt->tls_ca_file[0] != '\0' || mqtt->tls_cert_file[0] != '\0'))
+                return ph_error_set(error, -EINVAL,
+                                    "[mqtt] tls_ca_file or tls_cert_file given but tls is off "
+                                    "(set tls = yes)");
+        if (mqtt->password[0] != '\0' && mqtt->username[0] == '\0')
+                return ph_error_set(error, -EINVAL, "[mqtt] password given without username");
+        const char *led_owner = NULL;
+        for (size_t i = 0; i < config->plugin_count; i++) {
+                const struct plugin_config *plugin = &config->plugins[i];
+                if (plugin->path[0] == '\0')
+                        return ph_error_set(error, -EINVAL, "[plugin %s]: missing key 'file'",
+                                            plugin->name);
+                if (!plugin->grants.led_controller)
+                        continue;
+                /* An actuator has one owner, so that a failing owner can be
+                 * overridden with the safe state and nobody else fights it. */
+                if (led_owner != NULL)
+                        return ph_error_set(error, -EINVAL,
+                                            "[plugin %s] grants: led-controller is already "
+                                            "granted to plugin %s; the LEDs have one owner",
+                                            plugin->name, led_owner);
+                led_owner = plugin->name;
+        }
+        return 0;
+}
