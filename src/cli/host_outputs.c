@@ -60,8 +60,9 @@ static void deliver_console(const struct poll_record *record, void *data) {
                 print_line(host, record);
                 return;
         }
-        log_write(LOG_LEVEL_ERROR, record->plugin, "%s poll failed (%s) after %.1f ms: %s",
-                  poll_origin_name(record->origin), record->failure_kind, record->duration_ms,
+        log_write(LOG_LEVEL_ERROR, record->plugin, "poll failed (%s) after %.1f ms%s: %s",
+                  record->failure_kind, record->duration_ms,
+                  record->origin == POLL_ORIGIN_OPERATOR ? " (asked by an operator)" : "",
                   record->message != NULL ? record->message : "");
         if (record->traceback != NULL && record->traceback[0] != '\0')
                 log_write_text(LOG_LEVEL_ERROR, record->plugin, record->traceback,
