@@ -22,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "cli/service.h"
+#include "core/escape.h"
 #include "core/liveness.h"
 #include "core/log.h"
 #include "hw/hw.h"
@@ -201,12 +202,14 @@ static void on_poll(struct plugin *plugin, const struct reading_list *readings,
                 log_write(LOG_LEVEL_ERROR, name, "out of memory formatting readings");
                 return;
         }
+        /* Sensor names and units are the plugin's: C1 and bidi controls in
+         * them leave as \u escapes (cli_print_json_line). */
         pthread_mutex_lock(&output_lock);
-        json_dumpf(line, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        putchar('\n');
+        int result = cli_print_json_line(stdout, line);
         fflush(stdout);
         pthread_mutex_unlock(&output_lock);
-        json_decref(line);
+        if (result < 0)
+                log_write(LOG_LEVEL_ERROR, name, "could not write readings to stdout");
 }
 
 /* What `pyhost run` was given besides the config, for reloads. */
@@ -569,10 +572,10 @@ int cmd_run(int argc, char **argv) {
                         break;
                 case 'i':
                         if (cli_parse_seconds(optarg, &context.interval_s) < 0) {
-                                fprintf(stderr,
-                                        "pyhost: --interval: '%s' is not a number of "
-                                        "seconds in (0, 86400]\n",
-                                        optarg);
+                                escape_print_line(stderr,
+                                                  "pyhost: --interval: '%s' is not a number of "
+                                                  "seconds in (0, 86400]",
+                                                  optarg);
                                 return 2;
                         }
                         break;
@@ -591,7 +594,7 @@ int cmd_run(int argc, char **argv) {
         context.file_count = (size_t)(argc - optind);
         for (size_t i = 0; i < context.file_count; i++) {
                 if (config_add_plugin_file(&config, context.files[i], &error) < 0) {
-                        fprintf(stderr, "pyhost: %s\n", error.message);
+                        escape_print_line(stderr, "pyhost: %s", error.message);
                         return 2;
                 }
         }
