@@ -9,7 +9,7 @@ import json
 import re
 import time
 
-from conftest import READER, Daemon, call, plugin, write_config
+from conftest import READER, Daemon, call, plugin, run_pyhost, write_config
 from http_support import TOKEN, http_config, plugin_section, web_daemons  # noqa: F401
 
 # What the plugin and the HTTP client send: a newline and a line that looks
@@ -63,7 +63,9 @@ class RawDaemon(Daemon):
 
 
 def test_a_plugin_cannot_forge_log_lines_or_send_escape_codes(tmp_path):
-    config = write_config(tmp_path, f"[plugin forger]\nfile = {plugin('forger')}\n{READER}"
+    database = tmp_path / "history.sqlite"
+    config = write_config(tmp_path, f"[http]\nenabled = no\n[history]\npath = {database}\n"
+                                    f"[plugin forger]\nfile = {plugin('forger')}\n{READER}"
                                     "interval_s = 0.2\n")
     daemon = RawDaemon(config, tmp_path)
     try:
@@ -97,6 +99,13 @@ def test_a_plugin_cannot_forge_log_lines_or_send_escape_codes(tmp_path):
     assert reading["unit"] == "\u00b0C\u200f"
     assert '"sensor":"t\\u202e\\u2066\\u009b"' in stdout
     assert '"unit":"\u00b0C\\u200f"' in stdout
+
+    # The names recorded in the history come back out escaped too.
+    history = run_pyhost("history", "--config", config, "--sensor", "t\u202e\u2066\u009b")
+    assert history.returncode == 0, history.stderr
+    assert history.stdout, "nothing recorded"
+    assert_terminal_safe(history.stdout, "pyhost history")
+    assert json.loads(history.stdout.splitlines()[0])["unit"] == "\u00b0C\u200f"
 
 
 def test_pyhost_call_prints_plugin_text_escaped():
