@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/escape.h"
 
 static void usage(FILE *out) {
         fprintf(out, "Usage: pyhost COMMAND [OPTIONS]\n"
@@ -40,7 +41,8 @@ int main(int argc, char **argv) {
                 return cmd_check_config(argc - 1, argv + 1);
         if (strcmp(command, "history") == 0)
                 return cmd_history(argc - 1, argv + 1);
-        fprintf(stderr, "pyhost: unknown command '%s'\n\n", command);
+        escape_print_line(stderr, "pyhost: unknown command '%s'", command);
+        fputc('\n', stderr);
         usage(stderr);
         return 2;
 }

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "core/config.h"
 #include "plugin/plugin.h"
@@ -26,6 +27,12 @@ int cli_load_config(const char *config_path, struct host_config *config);
 
 /* Returns a new JSON object describing `failure`; caller json_decrefs. */
 json_t *cli_failure_to_json(const struct plugin_failure *failure);
+
+/* Writes `value` to `stream` as one compact JSON line, with the characters
+ * that would act on a terminal (C1, bidi controls) as \u escapes
+ * (escape_json_fwrite). Does not flush. Takes ownership of `value` (NULL:
+ * out of memory, returns -1). Returns 0, or -1 when writing failed. */
+int cli_print_json_line(FILE *stream, json_t *value);
 
 /* Parses a positive number of seconds; returns -1 when `text` is not one. */
 int cli_parse_seconds(const char *text, double *ret_seconds);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "core/escape.h"
 #include "core/log.h"
 #include "hw/hw.h"
 
@@ -25,13 +26,11 @@ static int parse_polls(const char *text, unsigned long *ret) {
         return 0;
 }
 
+/* Takes ownership of `value`. */
 static int print_json_line(json_t *value) {
-        if (value == NULL)
-                return -1;
-        int result = json_dumpf(value, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        json_decref(value);
-        putchar('\n');
-        fflush(stdout);
+        int result = cli_print_json_line(stdout, value);
+        if (fflush(stdout) != 0)
+                result = -1;
         return result;
 }
 
@@ -52,8 +51,9 @@ int cmd_call(int argc, char **argv) {
                         break;
                 case 'n':
                         if (parse_polls(optarg, &polls) < 0) {
-                                fprintf(stderr, "pyhost: --polls: '%s' is not a positive count\n",
-                                        optarg);
+                                escape_print_line(stderr,
+                                                  "pyhost: --polls: '%s' is not a positive count",
+                                                  optarg);
                                 return 2;
                         }
                         break;
@@ -83,7 +83,7 @@ int cmd_call(int argc, char **argv) {
         struct host_config single = config;
         single.plugin_count = 0;
         if (config_add_plugin_file(&single, argv[optind], &error) < 0) {
-                fprintf(stderr, "pyhost: %s\n", error.message);
+                escape_print_line(stderr, "pyhost: %s", error.message);
                 return 2;
         }
         plugin_config = single.plugins[0];
@@ -114,9 +114,9 @@ int cmd_call(int argc, char **argv) {
                 struct plugin_failure failure;
                 if (plugin_poll(plugin, &readings, &failure, NULL) < 0) {
                         exit_code = 1;
-                        fprintf(stderr, "pyhost: %s: poll %lu failed (%s): %s\n",
-                                plugin_name(plugin), i + 1, plugin_failure_kind_name(failure.kind),
-                                failure.message);
+                        escape_print_line(stderr, "pyhost: %s: poll %lu failed (%s): %s",
+                                          plugin_name(plugin), i + 1,
+                                          plugin_failure_kind_name(failure.kind), failure.message);
                         print_json_line(cli_failure_to_json(&failure));
                         continue;
                 }
@@ -135,7 +135,7 @@ int cmd_call(int argc, char **argv) {
         plugin_engine_free(engine);
         return exit_code;
 fail:
-        fprintf(stderr, "pyhost: %s\n", error.message);
+        escape_print_line(stderr, "pyhost: %s", error.message);
         plugin_free(plugin);
         hw_board_free(board);
         plugin_engine_free(engine);

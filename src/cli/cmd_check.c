@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "core/escape.h"
 
 static void usage(FILE *out) {
         fprintf(out, "Usage: pyhost check [--config FILE] PLUGIN.wasm\n"
@@ -43,7 +44,7 @@ int cmd_check(int argc, char **argv) {
         struct ph_error error = {0};
         struct plugin_engine *engine = plugin_engine_new(config.cache_dir, &error);
         if (engine == NULL) {
-                fprintf(stderr, "pyhost: %s\n", error.message);
+                escape_print_line(stderr, "pyhost: %s", error.message);
                 return 1;
         }
         struct plugin_interfaces interfaces;
@@ -51,18 +52,19 @@ int cmd_check(int argc, char **argv) {
         plugin_engine_free(engine);
 
         if (interfaces.import_count + interfaces.export_count > 0) {
+                /* The names are the component's: escaped. */
                 printf("imports:\n");
                 for (size_t i = 0; i < interfaces.import_count; i++)
-                        printf("  %s\n", interfaces.imports[i]);
+                        escape_print_line(stdout, "  %s", interfaces.imports[i]);
                 printf("exports:\n");
                 for (size_t i = 0; i < interfaces.export_count; i++)
-                        printf("  %s\n", interfaces.exports[i]);
+                        escape_print_line(stdout, "  %s", interfaces.exports[i]);
         }
         if (result < 0) {
-                fprintf(stderr, "pyhost: does not fit the sensor-plugin world: %s\n",
-                        error.message);
+                escape_print_line(stderr, "pyhost: does not fit the sensor-plugin world: %s",
+                                  error.message);
                 return 1;
         }
-        printf("%s: fits the sensor-plugin world\n", path);
+        escape_print_line(stdout, "%s: fits the sensor-plugin world", path);
         return 0;
 }

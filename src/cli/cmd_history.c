@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "core/escape.h"
 #include "store/history.h"
 
 static void usage(FILE *out) {
@@ -52,19 +53,20 @@ int cmd_history(int argc, char **argv) {
                         break;
                 case 't':
                         if (history_parse_since(optarg, now_ms, &query.since_ms) < 0) {
-                                fprintf(stderr,
-                                        "pyhost: --since: '%s' is neither Unix milliseconds "
-                                        "nor a duration such as 15m, 2h or 7d\n",
-                                        optarg);
+                                escape_print_line(stderr,
+                                                  "pyhost: --since: '%s' is neither Unix "
+                                                  "milliseconds nor a duration such as 15m, 2h "
+                                                  "or 7d",
+                                                  optarg);
                                 return 2;
                         }
                         break;
                 case 'n':
                         if (parse_limit(optarg, &query.limit) < 0) {
-                                fprintf(stderr,
-                                        "pyhost: --limit: '%s' is not a number of rows "
-                                        "(1..100000000)\n",
-                                        optarg);
+                                escape_print_line(stderr,
+                                                  "pyhost: --limit: '%s' is not a number of rows "
+                                                  "(1..100000000)",
+                                                  optarg);
                                 return 2;
                         }
                         break;
@@ -84,22 +86,25 @@ int cmd_history(int argc, char **argv) {
         if (cli_load_config(config_path, &config) < 0)
                 return 2;
         if (config.history.path[0] == '\0') {
-                fprintf(stderr, "pyhost: %s has no [history] path: nothing is recorded\n",
-                        config_path != NULL ? config_path : "the default configuration");
+                escape_print_line(stderr, "pyhost: %s has no [history] path: nothing is recorded",
+                                  config_path != NULL ? config_path : "the default configuration");
                 return 2;
         }
         struct ph_error error = {0};
         json_t *rows = history_query_json(config.history.path, &query, &error);
         if (rows == NULL) {
-                fprintf(stderr, "pyhost: %s\n", error.message);
+                escape_print_line(stderr, "pyhost: %s", error.message);
                 return 1;
         }
         size_t index;
         json_t *row;
+        int exit_code = 0;
+        /* Sensor names and units were written by plugins: printed through
+         * cli_print_json_line, their C1 and bidi controls are \u escapes. */
         json_array_foreach(rows, index, row) {
-                json_dumpf(row, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
-                putchar('\n');
+                if (cli_print_json_line(stdout, json_incref(row)) < 0)
+                        exit_code = 1;
         }
         json_decref(rows);
-        return fflush(stdout) == 0 ? 0 : 1;
+        return fflush(stdout) == 0 ? exit_code : 1;
 }

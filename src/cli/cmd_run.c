@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "cli/host.h"
 #include "cli/service.h"
+#include "core/escape.h"
 #include "core/log.h"
 
 static void usage(FILE *out) {
@@ -41,7 +42,7 @@ static int run(struct host_arguments *arguments, struct host_config *config, cha
         arguments->file_count = file_count;
         for (size_t i = 0; i < arguments->file_count; i++) {
                 if (config_add_plugin_file(config, arguments->files[i], &error) < 0) {
-                        fprintf(stderr, "pyhost: %s\n", error.message);
+                        escape_print_line(stderr, "pyhost: %s", error.message);
                         return 2;
                 }
         }
@@ -92,10 +93,10 @@ int cmd_run(int argc, char **argv) {
                         break;
                 case 'i':
                         if (cli_parse_seconds(optarg, &arguments.interval_s) < 0) {
-                                fprintf(stderr,
-                                        "pyhost: --interval: '%s' is not a number of "
-                                        "seconds in (0, 86400]\n",
-                                        optarg);
+                                escape_print_line(stderr,
+                                                  "pyhost: --interval: '%s' is not a number of "
+                                                  "seconds in (0, 86400]",
+                                                  optarg);
                                 return 2;
                         }
                         break;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/host.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -44,12 +45,14 @@ static void print_line(struct host *host, const struct poll_record *record) {
                 log_write(LOG_LEVEL_ERROR, record->plugin, "out of memory formatting readings");
                 return;
         }
+        /* Sensor names and units are the plugin's: C1 and bidi controls in
+         * them leave as \u escapes (cli_print_json_line). */
         pthread_mutex_lock(&host->output_lock);
-        json_dumpf(line, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        putchar('\n');
+        int result = cli_print_json_line(stdout, line);
         fflush(stdout);
         pthread_mutex_unlock(&host->output_lock);
-        json_decref(line);
+        if (result < 0)
+                log_write(LOG_LEVEL_ERROR, record->plugin, "could not write readings to stdout");
 }
 
 static void deliver_console(const struct poll_record *record, void *data) {

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/escape.h"
+
 #define LOG_LINE_MAX 2048
 
 /* Read by every thread; SIGHUP may change it while they run: atomic. */
@@ -35,25 +37,36 @@ const char *log_level_name(enum log_level level) {
         return level_names[level];
 }
 
-/* Formats "2026-11-25T08:40:01.123Z level tag: " into `line`. */
+/* Formats "2026-11-25T08:40:01.123Z level tag: " into `line`; the tag is
+ * escaped like the message (a plugin's name comes from a file name). */
 static size_t format_prefix(char *line, size_t size, enum log_level level, const char *tag) {
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         struct tm utc;
         gmtime_r(&now.tv_sec, &utc);
-        int written = snprintf(line, size,
-                               "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-7s %s: ", utc.tm_year + 1900,
-                               utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                               now.tv_nsec / 1000000L, log_level_name(level), tag);
+        int written =
+                snprintf(line, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-7s ",
+                         utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                         utc.tm_sec, now.tv_nsec / 1000000L, log_level_name(level));
         if (written < 0)
                 return 0;
-        return (size_t)written < size ? (size_t)written : size - 1;
+        size_t length = (size_t)written < size ? (size_t)written : size - 1;
+        /* The tag gets at most half the line; ": " always fits. */
+        length += escape_text(line + length, (size - length) / 2, tag, strlen(tag), NULL);
+        line[length++] = ':';
+        line[length++] = ' ';
+        return length;
 }
 
-static void emit(char *line, size_t length) {
+/* Writes one log line: the prefix, then `text` escaped (cut to what fits,
+ * never inside an escape or a UTF-8 sequence), then the newline. One write
+ * per line keeps lines from different threads whole. */
+static void write_line(enum log_level level, const char *tag, const char *text, size_t size) {
+        char line[LOG_LINE_MAX];
+        size_t length = format_prefix(line, sizeof(line) - 1, level, tag);
+        length += escape_text(line + length, sizeof(line) - 1 - length, text, size, NULL);
         line[length++] = '\n';
-        /* One write per line keeps lines from different threads whole. A
-         * failed write to stderr has nowhere to be reported. */
+        /* A failed write to stderr has nowhere to be reported. */
         ssize_t ignored = write(STDERR_FILENO, line, length);
         (void)ignored;
 }
@@ -61,16 +74,20 @@ static void emit(char *line, size_t length) {
 void log_write(enum log_level level, const char *tag, const char *format, ...) {
         if ((int)level < atomic_load(&minimum_level))
                 return;
-        char line[LOG_LINE_MAX];
-        size_t length = format_prefix(line, sizeof(line) - 1, level, tag);
+        /* The whole formatted message is escaped, not only the arguments:
+         * the host's own messages are single lines of plain text, so no call
+         * site has to know which of its arguments came from outside. The
+         * escaped form is never shorter, so a message cut here is cut again,
+         * before the cut, when the line fills. */
+        char message[LOG_LINE_MAX];
         va_list args;
         va_start(args, format);
-        int written = vsnprintf(line + length, sizeof(line) - 1 - length, format, args);
+        int written = vsnprintf(message, sizeof(message), format, args);
         va_end(args);
-        if (written > 0)
-                length += (size_t)written < sizeof(line) - 1 - length ? (size_t)written
-                                                                      : sizeof(line) - 2 - length;
-        emit(line, length);
+        if (written < 0)
+                written = 0;
+        size_t size = (size_t)written < sizeof(message) ? (size_t)written : sizeof(message) - 1;
+        write_line(level, tag, message, size);
 }
 
 void log_write_text(enum log_level level, const char *tag, const char *text, size_t size) {
@@ -78,25 +95,9 @@ void log_write_text(enum log_level level, const char *tag, const char *text, siz
                 return;
         size_t start = 0;
         while (start < size) {
-                size_t end = start;
-                while (end < size && text[end] != '\n')
-                        end++;
-                char line[LOG_LINE_MAX];
-                size_t length = format_prefix(line, sizeof(line) - 1, level, tag);
-                /* Leave room for an escape sequence and the newline. */
-                for (size_t i = start; i < end && length + 5 < sizeof(line); i++) {
-                        unsigned char c = (unsigned char)text[i];
-                        if (c < 0x20 || c == 0x7f) {
-                                static const char hex[] = "0123456789abcdef";
-                                line[length++] = '\\';
-                                line[length++] = 'x';
-                                line[length++] = hex[c >> 4];
-                                line[length++] = hex[c & 0xf];
-                        } else {
-                                line[length++] = (char)c;
-                        }
-                }
-                emit(line, length);
+                const char *newline = memchr(text + start, '\n', size - start);
+                size_t end = newline != NULL ? (size_t)(newline - text) : size;
+                write_line(level, tag, text + start, end - start);
                 start = end + 1;
         }
 }

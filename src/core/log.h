@@ -1,8 +1,16 @@
 /* log.h - the host's log: one line per event on stderr, with time, level and
  * the tag of who speaks ("host", "board", or a plugin's name).
  *
+ * Everything after the level (the tag and the whole formatted message) is
+ * escaped with escape_text (core/escape.h): newlines, control characters,
+ * bidi controls and invalid UTF-8 from a plugin, a request or a broker can
+ * neither forge a line nor drive the terminal or journald, and no call site
+ * has to escape its arguments. Host messages are therefore single lines;
+ * multi-line text goes through log_write_text.
+ *
  * Thread-safe: each line is written with one write(2) call, so lines from
- * concurrent threads never interleave. Never allocates. */
+ * concurrent threads never interleave. Never allocates. A line is cut at
+ * 2 KiB, never inside an escape or a UTF-8 sequence. */
 #ifndef PH_LOG_H
 #define PH_LOG_H
 
@@ -26,9 +34,9 @@ void log_write(enum log_level level, const char *tag, const char *format, ...)
         __attribute__((format(printf, 3, 4)));
 
 /* Writes `text` (length `size`, not NUL-terminated, possibly containing
- * newlines) as one log line per text line, for output that comes from a
- * plugin. Control characters are escaped so a plugin cannot forge lines or
- * drive the terminal. */
+ * newlines) as one log line per text line, each escaped and prefixed like
+ * any other line: for multi-line output from a plugin (tracebacks, its
+ * stdout, its `logging` calls). */
 void log_write_text(enum log_level level, const char *tag, const char *text, size_t size);
 
 #endif
