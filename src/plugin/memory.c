@@ -8,8 +8,14 @@
 #include <sys/mman.h>
 
 /* A 32-bit memory never exceeds 4 GiB; reserving that much address space
- * (not memory) means growth never has to move it. */
-#define DEFAULT_RESERVATION ((size_t)4 << 30)
+ * (not memory) means growth never has to move it. A 32-bit host has only
+ * 3 GiB of address space in all: there, reserve 256 MiB; growth beyond
+ * it fails like any other out-of-memory growth. */
+#if SIZE_MAX > UINT32_MAX
+#define DEFAULT_RESERVATION ((size_t)UINT64_C(4) << 30)
+#else
+#define DEFAULT_RESERVATION ((size_t)256 << 20)
+#endif
 
 static _Thread_local struct memory_meter *current_meter;
 

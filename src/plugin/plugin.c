@@ -28,6 +28,7 @@
 
 #include "core/clock.h"
 #include "core/file.h"
+#include "core/size.h"
 #include "core/log.h"
 #include "plugin/instance.h"
 #include "plugin/internal.h"
@@ -230,7 +231,7 @@ static struct plugin_instance *start_instance(struct plugin *plugin,
         struct ph_error error = {0};
         struct instance_limits limits = {
                 .budget_ms = plugin->config.budget_ms,
-                .memory_bytes = (size_t)plugin->config.memory_limit_mib << 20,
+                .memory_bytes = size_from_mib(plugin->config.memory_limit_mib),
         };
         /* A trial instance keeps its own account of grants used, so that it
          * never races the live instance's. */
@@ -537,7 +538,7 @@ static int ensure_live_instance(struct plugin *plugin, struct plugin_failure *fa
                             plugin->live->polls >= plugin->config.restart_after_polls) ||
                            (plugin->config.restart_above_mib > 0 &&
                             atomic_load(&plugin->live->memory.high_water) >=
-                                    (size_t)plugin->config.restart_above_mib << 20));
+                                    size_from_mib(plugin->config.restart_above_mib)));
         if (plugin->live != NULL && !is_planned)
                 return 0;
         if (plugin->live == NULL && seconds_since(&plugin->restart_not_before) < 0) {
@@ -801,7 +802,7 @@ void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status) 
                 ret_status->memory_bytes = atomic_load(&plugin->live->memory.bytes);
                 ret_status->memory_high_water = atomic_load(&plugin->live->memory.high_water);
         }
-        ret_status->memory_limit = (size_t)plugin->config.memory_limit_mib << 20;
+        ret_status->memory_limit = size_from_mib(plugin->config.memory_limit_mib);
         ret_status->denied_calls = plugin->sandbox.denied_calls;
         ret_status->dropped_log_lines = plugin->sandbox.log_budget.dropped_total;
         pthread_mutex_unlock(&plugin->lock);
