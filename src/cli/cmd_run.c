@@ -177,10 +177,9 @@ static void on_poll(struct plugin *plugin, const struct reading_list *readings,
         /* Copies into the web server's state; never waits for a request. */
         http_server_note_poll(run_http, plugin, readings, failure, duration_ms);
         const char *name = plugin_name(plugin);
-        /* The plugin logs entering quarantine or a restart wait once; a
-         * skipped poll says nothing new. */
-        if (failure != NULL && (failure->kind == PLUGIN_FAILURE_QUARANTINED ||
-                                failure->kind == PLUGIN_FAILURE_RESTARTING))
+        /* The plugin logs entering quarantine, a restart wait or a failed
+         * load once; a skipped poll says nothing new. */
+        if (failure != NULL && plugin_failure_is_skipped(failure->kind))
                 return;
         if (failure != NULL) {
                 log_write(LOG_LEVEL_ERROR, name, "poll failed (%s) after %.1f ms: %s",
@@ -284,18 +283,21 @@ static void stop_running(struct stop_guard *guard) {
         running.reloader = NULL;
 }
 
-/* Loads a plugin of the config into the running set; one that does not
- * load is logged and left out, so the others run. */
+/* Loads a plugin of the config into the running set. One whose file does
+ * not load joins it too, not loaded (plugin_open logs why): the API shows
+ * it and it loads when its file is fixed. Only an error of the host
+ * leaves it out. */
 static void load_plugin(struct run_context *context, const struct plugin_config *plugin_config) {
         struct ph_error error = {0};
-        struct plugin *plugin = plugin_new(context->engine, plugin_config, &context->options,
-                                           context->board, &error);
+        struct plugin *plugin = plugin_open(context->engine, plugin_config, &context->options,
+                                            context->board, &error);
         if (plugin == NULL) {
                 log_write(LOG_LEVEL_ERROR, plugin_config->name, "not loaded: %s", error.message);
                 return;
         }
-        log_write(LOG_LEVEL_INFO, plugin_config->name, "loaded %s, polling every %g s",
-                  plugin_config->path, plugin_config->interval_s);
+        if (plugin_is_loaded(plugin))
+                log_write(LOG_LEVEL_INFO, plugin_config->name, "loaded %s, polling every %g s",
+                          plugin_config->path, plugin_config->interval_s);
         running.plugins[running.count] = plugin;
         running.intervals[running.count] = plugin_config->interval_s;
         running.count++;

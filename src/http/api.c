@@ -216,8 +216,7 @@ static void poll_now(const struct api *api, size_t index, struct http_reply *rep
                                          json_pack("{s:s, s:f, s:o}", "plugin", plugin_name(plugin),
                                                    "duration_ms", duration_ms, "readings",
                                                    reading_list_to_json(&readings)));
-        } else if (failure->kind == PLUGIN_FAILURE_QUARANTINED ||
-                   failure->kind == PLUGIN_FAILURE_RESTARTING) {
+        } else if (plugin_failure_is_skipped(failure->kind)) {
                 /* Not polled: the plugin's state forbids it for now. */
                 http_reply_error(reply, 409, "%s: %s", plugin_failure_kind_name(failure->kind),
                                  failure->message);

@@ -148,9 +148,8 @@ void feed_note_poll(struct feed *feed, struct plugin *plugin, const struct readi
         if (feed == NULL || find_index(feed, plugin, &index) < 0)
                 return;
         int64_t now_ms = feed_now_ms();
-        /* A poll skipped for quarantine or a restart wait is no news. */
-        bool is_skipped = failure != NULL && (failure->kind == PLUGIN_FAILURE_QUARANTINED ||
-                                              failure->kind == PLUGIN_FAILURE_RESTARTING);
+        /* A poll skipped (quarantine, a restart wait, not loaded) is no news. */
+        bool is_skipped = failure != NULL && plugin_failure_is_skipped(failure->kind);
         if (!is_skipped) {
                 struct app_poll poll = {
                         .time_ms = now_ms,

@@ -183,7 +183,8 @@ static void help(struct text *out, const char *name, const char *type, const cha
         append(out, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-static const char *const plugin_states[] = {"running", "failed", "quarantined", "reloading"};
+static const char *const plugin_states[] = {"running", "failed", "quarantined", "load-failed",
+                                            "reloading"};
 
 static void render_plugins(struct app_state *state, struct text *out) {
         static const double bounds_ms[] = APP_DURATION_BOUNDS;
