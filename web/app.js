@@ -167,7 +167,7 @@ function renderPlugins() {
     badge.textContent = plugin.state;
     stateCell.appendChild(badge);
     row.appendChild(stateCell);
-    row.appendChild(cell(plugin.version.slice(0, 12), "version"));
+    row.appendChild(cell(plugin.version ? plugin.version.slice(0, 12) : "–", "version"));
     row.appendChild(cell(String(plugin.polls), "number"));
     row.appendChild(cell(String(plugin.failures), "number"));
     row.appendChild(cell(plugin.last_poll_ms ? `${plugin.last_poll_duration_ms.toFixed(2)} ms` : "–", "number"));

@@ -125,16 +125,21 @@ void host_set_allowances(struct host *host) {
         }
 }
 
+/* Loads a plugin of the config into the running set. One whose file does
+ * not load joins it too, not loaded (plugin_open logs why): the API shows
+ * it and it loads when its file is fixed. Only an error of the host
+ * leaves it out. */
 void host_load_plugin(struct host *host, const struct plugin_config *plugin_config) {
         struct ph_error error = {0};
         struct plugin *plugin =
-                plugin_new(host->engine, plugin_config, &host->options, host->board, &error);
+                plugin_open(host->engine, plugin_config, &host->options, host->board, &error);
         if (plugin == NULL) {
                 log_write(LOG_LEVEL_ERROR, plugin_config->name, "not loaded: %s", error.message);
                 return;
         }
-        log_write(LOG_LEVEL_INFO, plugin_config->name, "loaded %s, polling every %g s",
-                  plugin_config->path, plugin_config->interval_s);
+        if (plugin_is_loaded(plugin))
+                log_write(LOG_LEVEL_INFO, plugin_config->name, "loaded %s, polling every %g s",
+                          plugin_config->path, plugin_config->interval_s);
         struct host_running *running = &host->running;
         running->plugins[running->count] = plugin;
         running->intervals[running->count] = plugin_config->interval_s;

@@ -49,7 +49,7 @@ struct app_event {
 
 /* A plugin's status as the plugin layer reports it. */
 struct app_plugin_status {
-        char state[16]; /* running, failed, quarantined */
+        char state[16]; /* running, failed, quarantined, load-failed */
         char version[65];
         int64_t loaded_at_ms;
         uint64_t polls;

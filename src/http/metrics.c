@@ -215,7 +215,8 @@ static void render_connections(const struct guard_figures *figures, struct text 
         }
 }
 
-static const char *const plugin_states[] = {"running", "failed", "quarantined", "reloading"};
+static const char *const plugin_states[] = {"running", "failed", "quarantined", "load-failed",
+                                            "reloading"};
 
 static void render_plugins(struct app_state *state, struct text *out) {
         static const double bounds_ms[] = APP_DURATION_BOUNDS;

@@ -162,9 +162,10 @@ static void store_entry(const wasmtime_component_t *component, const char *entry
                 log_write(LOG_LEVEL_WARNING, "cache", "not cached: %s", error.message);
 }
 
-int component_cache_get(struct plugin_engine *engine, const uint8_t *bytes, size_t size,
+int component_cache_get(struct plugin_engine *engine, uint8_t *bytes, size_t size,
                         const struct digest *digest, const char *path,
-                        wasmtime_component_t **ret_component, struct ph_error *error) {
+                        struct compile_cancel *cancel, wasmtime_component_t **ret_component,
+                        struct ph_error *error) {
         char entry_path[PATH_MAX + 80], digest_path[PATH_MAX + 80];
         bool has_cache = engine->cache_dir[0] != '\0';
         if (has_cache) {
@@ -175,17 +176,20 @@ int component_cache_get(struct plugin_engine *engine, const uint8_t *bytes, size
                 char why[PH_ERROR_MESSAGE_MAX];
                 int result = load_entry(engine, entry_path, digest_path, ret_component, why,
                                         sizeof(why));
-                if (result == 0)
+                if (result == 0) {
+                        free(bytes);
                         return 0;
+                }
                 if (result != -ENOENT)
                         log_write(LOG_LEVEL_WARNING, "cache",
                                   "entry %s for %s is %s: compiling again", entry_path, path, why);
         }
+        log_write(LOG_LEVEL_INFO, "cache", "compiling %s (%zu bytes)%s", path, size,
+                  has_cache ? "; not in the compiled-code cache yet" : "");
         wasmtime_component_t *component = NULL;
-        wasmtime_error_t *wasm_error =
-                wasmtime_component_new(engine->engine, bytes, size, &component);
-        if (wasm_error != NULL)
-                return wasm_error_take(wasm_error, -EINVAL, error, path);
+        int result = engine_compile(engine, bytes, size, cancel, path, &component, error);
+        if (result < 0)
+                return result;
         if (has_cache)
                 store_entry(component, entry_path, digest_path);
         *ret_component = component;

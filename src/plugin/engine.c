@@ -2,7 +2,9 @@
  *
  * One engine serves every plugin. A ticker thread advances the engine's
  * epoch every EPOCH_TICK_MS so that each store can be given a CPU deadline
- * measured in ticks. */
+ * measured in ticks. Compiles run on threads of their own (compile.c) that
+ * hold their own reference to the engine, so freeing it never waits for
+ * one. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,8 +145,8 @@ void plugin_engine_set_python_runtime(struct plugin_engine *engine, const char *
         snprintf(engine->python_runtime_path, sizeof(engine->python_runtime_path), "%s", path);
 }
 
-int engine_python_runtime(struct plugin_engine *engine, wasmtime_component_t **ret_component,
-                          struct ph_error *error) {
+int engine_python_runtime(struct plugin_engine *engine, struct compile_cancel *cancel,
+                          wasmtime_component_t **ret_component, struct ph_error *error) {
         int result = 0;
         pthread_mutex_lock(&engine->runtime_lock);
         if (engine->python_runtime == NULL) {
@@ -155,7 +157,7 @@ int engine_python_runtime(struct plugin_engine *engine, wasmtime_component_t **r
                                               "no Python runtime configured ([host] "
                                               "python_runtime)");
                 else
-                        result = engine_load_component(engine, engine->python_runtime_path,
+                        result = engine_load_component(engine, engine->python_runtime_path, cancel,
                                                        &component, &digest, error);
                 if (result == 0)
                         result = world_check(engine, component, NULL, error);
@@ -239,8 +241,8 @@ static int check_component_header(const uint8_t *bytes, size_t size, const char 
 }
 
 int engine_load_component(struct plugin_engine *engine, const char *path,
-                          wasmtime_component_t **ret_component, struct digest *ret_digest,
-                          struct ph_error *error) {
+                          struct compile_cancel *cancel, wasmtime_component_t **ret_component,
+                          struct digest *ret_digest, struct ph_error *error) {
         uint8_t *bytes = NULL;
         size_t size = 0;
         int result = file_read_all(path, MAX_COMPONENT_BYTES, &bytes, &size, error);
@@ -249,9 +251,11 @@ int engine_load_component(struct plugin_engine *engine, const char *path,
         result = check_component_header(bytes, size, path, error);
         if (result == 0 && digest_compute(bytes, size, ret_digest) < 0)
                 result = ph_error_set(error, -EIO, "%s: cannot compute its SHA-256", path);
-        if (result == 0)
-                result = component_cache_get(engine, bytes, size, ret_digest, path, ret_component,
-                                             error);
-        free(bytes);
-        return result;
+        if (result < 0) {
+                free(bytes);
+                return result;
+        }
+        /* Takes the bytes. */
+        return component_cache_get(engine, bytes, size, ret_digest, path, cancel, ret_component,
+                                   error);
 }

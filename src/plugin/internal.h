@@ -122,25 +122,54 @@ wasmtime_error_t *abi_led_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_log_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_no_blocking_define(wasmtime_component_linker_t *linker);
 
+/* Lets one thread stop another's wait for a compile (compile.c): the
+ * reloader's stop. Once triggered it stays triggered: every compile waited
+ * for with it afterwards returns -ECANCELED at once. The owner embeds it,
+ * and destroys it when no thread waits with it any more. */
+struct compile_job;
+struct compile_cancel {
+        pthread_mutex_t lock; /* guards the fields below */
+        bool is_cancelled;
+        struct compile_job *job; /* the compile being waited for, or NULL */
+};
+
+void compile_cancel_init(struct compile_cancel *cancel);
+/* Thread-safe; returns without waiting for the compile. */
+void compile_cancel_trigger(struct compile_cancel *cancel);
+void compile_cancel_destroy(struct compile_cancel *cancel);
+
+/* Compiles `bytes` (taken: freed with free) on a worker thread of its own
+ * and waits for it. When `cancel` (NULL: none) is triggered meanwhile,
+ * returns -ECANCELED at once; the worker finishes on its own and frees
+ * what it holds. `path` is for messages. The caller frees *ret_component
+ * with wasmtime_component_delete. */
+PH_MUST_USE int engine_compile(struct plugin_engine *engine, uint8_t *bytes, size_t size,
+                               struct compile_cancel *cancel, const char *path,
+                               wasmtime_component_t **ret_component, struct ph_error *error);
+
 /* Reads the component at `path`, checks its header, and compiles it or
  * loads it from the compiled-code cache. Sets *ret_digest to the SHA-256 of
- * the file's bytes (the plugin version's identity). The caller frees
- * *ret_component with wasmtime_component_delete. */
+ * the file's bytes (the plugin version's identity). A compile stops being
+ * waited for when `cancel` (NULL: none) is triggered (-ECANCELED). The
+ * caller frees *ret_component with wasmtime_component_delete. */
 PH_MUST_USE int engine_load_component(struct plugin_engine *engine, const char *path,
+                                      struct compile_cancel *cancel,
                                       wasmtime_component_t **ret_component,
                                       struct digest *ret_digest, struct ph_error *error);
 
 /* Returns (a new reference to) the shared Python runtime component,
- * loading and checking it on first use. Thread-safe. The caller frees it
- * with wasmtime_component_delete. */
-PH_MUST_USE int engine_python_runtime(struct plugin_engine *engine,
+ * loading and checking it on first use (`cancel` as above). Thread-safe.
+ * The caller frees it with wasmtime_component_delete. */
+PH_MUST_USE int engine_python_runtime(struct plugin_engine *engine, struct compile_cancel *cancel,
                                       wasmtime_component_t **ret_component, struct ph_error *error);
 
-/* Returns the compiled component for `bytes` (whose SHA-256 is `digest`)
- * from the cache, or compiles it and stores it. `path` is for messages.
- * The caller frees *ret_component with wasmtime_component_delete. */
-PH_MUST_USE int component_cache_get(struct plugin_engine *engine, const uint8_t *bytes, size_t size,
+/* Returns the compiled component for `bytes` (taken: freed with free;
+ * their SHA-256 is `digest`) from the cache, or compiles it (`cancel` as
+ * above) and stores it. `path` is for messages. The caller frees
+ * *ret_component with wasmtime_component_delete. */
+PH_MUST_USE int component_cache_get(struct plugin_engine *engine, uint8_t *bytes, size_t size,
                                     const struct digest *digest, const char *path,
+                                    struct compile_cancel *cancel,
                                     wasmtime_component_t **ret_component, struct ph_error *error);
 
 /* Checks that `component` fits the sensor-plugin world: every import is one

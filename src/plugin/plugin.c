@@ -14,6 +14,9 @@
  *   without the lock; only the swap takes it. The new version is then on
  *   probation: if it fails within probation_polls polls, the host rolls
  *   back to the previous version and the state it had at the swap.
+ * - A plugin whose file does not load (plugin_open) has no version and is
+ *   not polled (PLUGIN_STATE_NOT_LOADED) until plugin_reload loads it as
+ *   at start-up; only the reloader's thread gives it a version.
  *
  * Locking: `lock` guards everything below it in struct plugin. It is held
  * for a call into the live instance (a poll, a state save, an
@@ -89,17 +92,18 @@ struct plugin {
 
 const char *plugin_failure_kind_name(enum plugin_failure_kind kind) {
         static const char *const names[] = {
-                "none",        "guest-error", "trap",        "budget-exceeded",
-                "instantiate", "bad-output",  "quarantined", "restarting"};
+                "none",       "guest-error", "trap",       "budget-exceeded", "instantiate",
+                "bad-output", "quarantined", "restarting", "not-loaded"};
         return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 
-bool plugin_failure_is_skip(enum plugin_failure_kind kind) {
-        return kind == PLUGIN_FAILURE_QUARANTINED || kind == PLUGIN_FAILURE_RESTARTING;
+bool plugin_failure_is_skipped(enum plugin_failure_kind kind) {
+        return kind == PLUGIN_FAILURE_QUARANTINED || kind == PLUGIN_FAILURE_RESTARTING ||
+               kind == PLUGIN_FAILURE_NOT_LOADED;
 }
 
 const char *plugin_state_name(enum plugin_state state) {
-        static const char *const names[] = {"running", "failed", "quarantined"};
+        static const char *const names[] = {"running", "failed", "quarantined", "load-failed"};
         return (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
 
@@ -179,7 +183,7 @@ static void record_failure(struct plugin *plugin, const struct plugin_failure *f
 
 static struct plugin_version *load_version(struct plugin_engine *engine, const char *path,
                                            const struct plugin_grants *grants,
-                                           struct ph_error *error) {
+                                           struct compile_cancel *cancel, struct ph_error *error) {
         struct plugin_version *version = calloc(1, sizeof(*version));
         if (version == NULL) {
                 ph_error_set(error, -ENOMEM, "%s: out of memory", path);
@@ -194,12 +198,12 @@ static struct plugin_version *load_version(struct plugin_engine *engine, const c
                  * are enforced at each call instead of at load. */
                 if (python_source_read(path, &version->modules, &version->module_count,
                                        &version->digest, error) < 0 ||
-                    engine_python_runtime(engine, &version->component, error) < 0)
+                    engine_python_runtime(engine, cancel, &version->component, error) < 0)
                         goto fail;
                 version->imports_leds = true;
         } else {
-                if (engine_load_component(engine, path, &version->component, &version->digest,
-                                          error) < 0)
+                if (engine_load_component(engine, path, cancel, &version->component,
+                                          &version->digest, error) < 0)
                         goto fail;
                 if (world_check(engine, version->component, grants, error) < 0) {
                         ph_error_prefix(error, "%s", path);
@@ -335,9 +339,12 @@ static void drive_outputs_safe(struct plugin *plugin, const char *why) {
 
 /* --- creating and freeing ---------------------------------------------- */
 
-struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_config *config,
-                          const struct plugin_host_options *options, struct hw_board *board,
-                          struct ph_error *error) {
+/* The plugin without a version yet: its locks, state path and saved
+ * state. */
+static struct plugin *plugin_create(struct plugin_engine *engine,
+                                    const struct plugin_config *config,
+                                    const struct plugin_host_options *options,
+                                    struct hw_board *board, struct ph_error *error) {
         struct plugin *plugin = calloc(1, sizeof(*plugin));
         if (plugin == NULL) {
                 ph_error_set(error, -ENOMEM, "%s: out of memory", config->name);
@@ -346,37 +353,112 @@ struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_conf
         plugin->config = *config;
         plugin->engine = engine;
         plugin->board = board;
+        plugin->state = PLUGIN_STATE_NOT_LOADED;
         pthread_mutex_init(&plugin->lock, NULL);
         pthread_mutex_init(&plugin->state_file_lock, NULL);
         if (options != NULL)
                 plugin->pipeline = options->pipeline;
+        sandbox_state_init(&plugin->sandbox, &plugin->config.grants);
         if (options != NULL && options->state_dir != NULL && options->state_dir[0] != '\0') {
-                if (file_make_directories(options->state_dir, 0700, error) < 0)
-                        goto fail;
+                if (file_make_directories(options->state_dir, 0700, error) < 0) {
+                        plugin_free(plugin);
+                        return NULL;
+                }
                 snprintf(plugin->state_path, sizeof(plugin->state_path), "%s/%s.state",
                          options->state_dir, config->name);
                 plugin->state_write_interval_s = options->state_write_interval_s;
         }
-
-        sandbox_state_init(&plugin->sandbox, &plugin->config.grants);
-        plugin->version = load_version(engine, config->path, &plugin->config.grants, error);
-        if (plugin->version == NULL)
-                goto fail;
-        plugin->seen_identity = plugin->version->identity;
         load_state_file(plugin);
+        return plugin;
+}
+
+/* Makes `version` the plugin's first, with a live instance that has the
+ * saved state. With `lock` (or before the plugin is shared). Takes
+ * `version` on success; on failure it stays the caller's and *failure
+ * says why. */
+static int start_first_version(struct plugin *plugin, struct plugin_version *version,
+                               struct plugin_failure *failure) {
+        struct plugin_instance *instance =
+                start_instance(plugin, version, &plugin->checkpoint, false, failure);
+        if (instance == NULL)
+                return -EINVAL;
+        plugin->version = version;
+        plugin->live = instance;
+        plugin->state = PLUGIN_STATE_RUNNING;
+        plugin->consecutive_failures = 0;
+        plugin->has_rejected = false;
+        plugin->status.instantiations++;
+        record_event(plugin, "loaded", version->hex, plugin->config.path);
+        return 0;
+}
+
+/* Records why the plugin's file did not load: its state, last error and a
+ * "load-failed" event; a `version` that loaded but did not start (NULL:
+ * none) is not tried again until the file changes. With `lock`. */
+static void note_not_loaded(struct plugin *plugin, const struct plugin_version *version,
+                            const char *message, const char *traceback) {
+        plugin->state = PLUGIN_STATE_NOT_LOADED;
+        if (version != NULL) {
+                plugin->rejected_digest = version->digest;
+                plugin->has_rejected = true;
+        }
+        snprintf(plugin->status.last_error, sizeof(plugin->status.last_error), "%s", message);
+        snprintf(plugin->status.last_traceback, sizeof(plugin->status.last_traceback), "%s",
+                 traceback);
+        plugin->status.last_error_time = time(NULL);
+        record_event(plugin, "load-failed", version != NULL ? version->hex : NULL, message);
+}
+
+struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_config *config,
+                          const struct plugin_host_options *options, struct hw_board *board,
+                          struct ph_error *error) {
+        struct plugin *plugin = plugin_create(engine, config, options, board, error);
+        if (plugin == NULL)
+                return NULL;
+        struct plugin_version *version =
+                load_version(engine, config->path, &plugin->config.grants, NULL, error);
+        if (version == NULL)
+                goto fail;
+        plugin->seen_identity = version->identity;
         struct plugin_failure failure;
-        plugin->live =
-                start_instance(plugin, plugin->version, &plugin->checkpoint, false, &failure);
-        if (plugin->live == NULL) {
+        if (start_first_version(plugin, version, &failure) < 0) {
                 ph_error_set(error, -EINVAL, "%s: %s", config->path, failure.message);
+                version_free(version);
                 goto fail;
         }
-        plugin->status.instantiations = 1;
-        record_event(plugin, "loaded", plugin->version->hex, config->path);
         return plugin;
 fail:
         plugin_free(plugin);
         return NULL;
+}
+
+struct plugin *plugin_open(struct plugin_engine *engine, const struct plugin_config *config,
+                           const struct plugin_host_options *options, struct hw_board *board,
+                           struct ph_error *error) {
+        struct plugin *plugin = plugin_create(engine, config, options, board, error);
+        if (plugin == NULL)
+                return NULL;
+        /* As it is now, missing or not: any change after this is noticed. */
+        if (python_source_identity(config->path, &plugin->seen_identity, NULL) < 0)
+                memset(&plugin->seen_identity, 0, sizeof(plugin->seen_identity));
+        struct ph_error load_error = {0};
+        struct plugin_version *version =
+                load_version(engine, config->path, &plugin->config.grants, NULL, &load_error);
+        struct plugin_failure failure = {0};
+        if (version != NULL) {
+                plugin->seen_identity = version->identity;
+                if (start_first_version(plugin, version, &failure) == 0)
+                        return plugin;
+                ph_error_set(&load_error, -EINVAL, "%s: %s", config->path, failure.message);
+        }
+        pthread_mutex_lock(&plugin->lock);
+        note_not_loaded(plugin, version, load_error.message, failure.traceback);
+        pthread_mutex_unlock(&plugin->lock);
+        version_free(version);
+        log_write(LOG_LEVEL_ERROR, config->name,
+                  "not loaded: %s; it is loaded as soon as its file changes and loads",
+                  load_error.message);
+        return plugin;
 }
 
 void plugin_free(struct plugin *plugin) {
@@ -404,6 +486,13 @@ void plugin_set_change_listener(struct plugin *plugin, plugin_change_listener li
 
 const char *plugin_path(const struct plugin *plugin) {
         return plugin->config.path;
+}
+
+bool plugin_is_loaded(struct plugin *plugin) {
+        pthread_mutex_lock(&plugin->lock);
+        bool is_loaded = plugin->version != NULL;
+        pthread_mutex_unlock(&plugin->lock);
+        return is_loaded;
 }
 
 /* --- polling ----------------------------------------------------------- */
@@ -590,6 +679,11 @@ int plugin_poll(struct plugin *plugin, struct reading_list *ret_readings,
                 result = -EAGAIN;
                 goto done;
         }
+        if (plugin->state == PLUGIN_STATE_NOT_LOADED) {
+                set_failure(ret_failure, PLUGIN_FAILURE_NOT_LOADED, plugin->status.last_error);
+                result = -EAGAIN;
+                goto done;
+        }
         result = ensure_live_instance(plugin, ret_failure);
         if (result < 0)
                 goto done;
@@ -685,25 +779,72 @@ static int try_version(struct plugin *plugin, const struct plugin_version *versi
         return result;
 }
 
-int plugin_reload(struct plugin *plugin, struct ph_error *error) {
+/* The reload of a plugin that is not loaded: `version` (taken) becomes its
+ * first, as at start-up, or the reason it did not start is recorded. */
+static int load_first_version(struct plugin *plugin, struct plugin_version *version,
+                              struct ph_error *error) {
+        struct plugin_failure failure = {0};
+        struct ph_error why = {0};
+        pthread_mutex_lock(&plugin->lock);
+        int result = start_first_version(plugin, version, &failure);
+        if (result < 0) {
+                ph_error_set(&why, -EINVAL, "%s: %s", plugin->config.path, failure.message);
+                note_not_loaded(plugin, version, why.message, failure.traceback);
+        }
+        pthread_mutex_unlock(&plugin->lock);
+        if (result < 0) {
+                log_write(LOG_LEVEL_ERROR, plugin->config.name, "still not loaded: %s",
+                          why.message);
+                version_free(version);
+                return ph_error_set(error, -EINVAL, "%s", why.message);
+        }
+        log_write(LOG_LEVEL_INFO, plugin->config.name,
+                  "loaded %s (version %.12s), now that it loads; polling every %g s",
+                  plugin->config.path, version->hex, plugin->config.interval_s);
+        return 0;
+}
+
+int plugin_reload(struct plugin *plugin, struct compile_cancel *cancel, struct ph_error *error) {
         struct ph_error load_error = {0};
         struct plugin_version *version = load_version(plugin->engine, plugin->config.path,
-                                                      &plugin->config.grants, &load_error);
+                                                      &plugin->config.grants, cancel, &load_error);
+        if (version == NULL && load_error.code == -ECANCELED) {
+                /* Stopping: the version was not judged. Forget having seen
+                 * the file, so the next poll's check notices it again. */
+                pthread_mutex_lock(&plugin->lock);
+                memset(&plugin->seen_identity, 0, sizeof(plugin->seen_identity));
+                pthread_mutex_unlock(&plugin->lock);
+                log_write(LOG_LEVEL_INFO, plugin->config.name, "reload abandoned: %s",
+                          load_error.message);
+                return ph_error_set(error, -ECANCELED, "%s", load_error.message);
+        }
         if (version == NULL) {
                 /* A file that does not load may still be half-written: the
                  * next change tries again. */
-                reject(plugin, NULL, NULL, load_error.message);
+                if (plugin_is_loaded(plugin)) {
+                        reject(plugin, NULL, NULL, load_error.message);
+                } else {
+                        pthread_mutex_lock(&plugin->lock);
+                        note_not_loaded(plugin, NULL, load_error.message, "");
+                        pthread_mutex_unlock(&plugin->lock);
+                        log_write(LOG_LEVEL_ERROR, plugin->config.name, "still not loaded: %s",
+                                  load_error.message);
+                }
                 return ph_error_set(error, load_error.code, "%s", load_error.message);
         }
         pthread_mutex_lock(&plugin->lock);
-        bool is_current =
-                memcmp(&version->digest, &plugin->version->digest, sizeof(version->digest)) == 0;
+        /* Only this thread (the reloader) gives a plugin its first version. */
+        bool is_loaded = plugin->version != NULL;
+        bool is_current = is_loaded && memcmp(&version->digest, &plugin->version->digest,
+                                              sizeof(version->digest)) == 0;
         bool is_rejected =
                 plugin->has_rejected &&
                 memcmp(&version->digest, &plugin->rejected_digest, sizeof(version->digest)) == 0;
         struct saved_state trial_state = {0};
-        int result = saved_state_copy(&plugin->checkpoint, &trial_state);
+        int result = is_loaded ? saved_state_copy(&plugin->checkpoint, &trial_state) : 0;
         pthread_mutex_unlock(&plugin->lock);
+        if (!is_loaded && !is_rejected)
+                return load_first_version(plugin, version, error);
         if (is_current || is_rejected || result < 0) {
                 version_free(version);
                 saved_state_clear(&trial_state);
@@ -794,8 +935,9 @@ void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status) 
         ret_status->state = plugin->state;
         ret_status->consecutive_failures = plugin->consecutive_failures;
         ret_status->probation_left = plugin->probation_left;
-        snprintf(ret_status->version, sizeof(ret_status->version), "%s", plugin->version->hex);
-        ret_status->loaded_at = plugin->version->loaded_at;
+        snprintf(ret_status->version, sizeof(ret_status->version), "%s",
+                 plugin->version != NULL ? plugin->version->hex : "");
+        ret_status->loaded_at = plugin->version != NULL ? plugin->version->loaded_at : 0;
         ret_status->has_lifecycle = plugin->live != NULL && plugin->live->has_lifecycle;
         ret_status->state_bytes = plugin->checkpoint.size;
         if (plugin->live != NULL) {

@@ -63,6 +63,8 @@ enum plugin_failure_kind {
         PLUGIN_FAILURE_QUARANTINED,
         /* Not polled: crashed, waiting out its backoff before a restart. */
         PLUGIN_FAILURE_RESTARTING,
+        /* Not polled: its file has not loaded (yet); the message says why. */
+        PLUGIN_FAILURE_NOT_LOADED,
 };
 
 #define PLUGIN_TRACEBACK_MAX 8192
@@ -75,9 +77,10 @@ struct plugin_failure {
 
 const char *plugin_failure_kind_name(enum plugin_failure_kind kind);
 
-/* Whether a failure of this kind means "not polled" (quarantine, backoff)
- * rather than "polled and failed". */
-bool plugin_failure_is_skip(enum plugin_failure_kind kind);
+/* Whether a poll that failed with `kind` was not attempted at all
+ * (quarantined, waiting to restart, not loaded): the plugin's state says
+ * why and the plugin logged it once, so consumers need not report each. */
+bool plugin_failure_is_skipped(enum plugin_failure_kind kind);
 
 /* Host-wide settings that plugins share. */
 struct plugin_host_options {
@@ -100,8 +103,24 @@ PH_MUST_USE struct plugin *plugin_new(struct plugin_engine *engine,
                                       const struct plugin_host_options *options,
                                       struct hw_board *board, struct ph_error *error);
 
+/* Like plugin_new, for a daemon: a file that does not load (missing, not a
+ * component, outside the plugin's grants, failing to start) still gives a
+ * plugin, in state PLUGIN_STATE_NOT_LOADED with the reason as its last
+ * error and a "load-failed" event, logged here. It is not polled (polls
+ * fail with PLUGIN_FAILURE_NOT_LOADED at once) until plugin_reload loads
+ * its file, which the reloader does when the file changes. Returns NULL
+ * only for errors of the host (out of memory, a state directory that
+ * cannot be made). */
+PH_MUST_USE struct plugin *plugin_open(struct plugin_engine *engine,
+                                       const struct plugin_config *config,
+                                       const struct plugin_host_options *options,
+                                       struct hw_board *board, struct ph_error *error);
+
 /* Accepts NULL. */
 void plugin_free(struct plugin *plugin);
+
+/* Whether the plugin has a version loaded (it is not PLUGIN_STATE_NOT_LOADED). */
+bool plugin_is_loaded(struct plugin *plugin);
 
 const char *plugin_name(const struct plugin *plugin);
 
@@ -129,9 +148,17 @@ void plugin_set_change_listener(struct plugin *plugin, plugin_change_listener li
  * with the old instance's state; it is then on probation. Compiles without
  * the plugin's lock, so polls go on meanwhile. A version that fails is
  * rejected (and not tried again until the file changes); the running
- * version keeps running. Returns 0 when the file is unchanged or swapped
- * in. Call from one thread at a time (the reloader). */
-PH_MUST_USE int plugin_reload(struct plugin *plugin, struct ph_error *error);
+ * version keeps running. A plugin that is not loaded yet is loaded as at
+ * start-up (no trial, no probation: there is nothing to go back to), or
+ * stays not loaded with the new reason. Returns 0 when the file is
+ * unchanged or swapped in. When `cancel` (NULL: none; see
+ * plugin/internal.h) is triggered during a compile, returns -ECANCELED
+ * without waiting for it and without judging the version; the change is
+ * noticed again at the next poll. Call from one thread at a time (the
+ * reloader). */
+struct compile_cancel;
+PH_MUST_USE int plugin_reload(struct plugin *plugin, struct compile_cancel *cancel,
+                              struct ph_error *error);
 
 /* Lifts a quarantine; the next poll restarts the plugin. Returns -EALREADY
  * when the plugin was not quarantined. */
@@ -141,13 +168,14 @@ enum plugin_state {
         PLUGIN_STATE_RUNNING,
         PLUGIN_STATE_FAILED, /* crashed; restarts after a backoff */
         PLUGIN_STATE_QUARANTINED,
+        PLUGIN_STATE_NOT_LOADED, /* its file did not load; see last_error */
 };
 const char *plugin_state_name(enum plugin_state state);
 
 #define PLUGIN_HISTORY_MAX 16
 struct plugin_event {
         time_t time;
-        char kind[16]; /* loaded, reloaded, rejected, rolled-back, restarted, ... */
+        char kind[16]; /* loaded, load-failed, reloaded, rejected, rolled-back, ... */
         char version[13];
         char message[256];
 };
@@ -155,8 +183,8 @@ struct plugin_event {
 /* A snapshot of a plugin, for status displays. */
 struct plugin_status {
         enum plugin_state state;
-        char version[65]; /* SHA-256 of the running file */
-        time_t loaded_at;
+        char version[65]; /* SHA-256 of the running file; "" when not loaded */
+        time_t loaded_at; /* 0 when not loaded */
         uint64_t polls;
         uint64_t failures;
         uint64_t instantiations;

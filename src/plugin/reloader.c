@@ -14,6 +14,7 @@
 
 #include "core/file.h"
 #include "core/log.h"
+#include "plugin/internal.h"
 #include "plugin/python_source.h"
 
 struct watched_plugin {
@@ -34,6 +35,8 @@ struct reloader {
         unsigned debounce_ms;
         pthread_mutex_t lock; /* guards is_stopping and each is_pending / due */
         bool is_stopping;
+        /* Triggered by the stop: a compile in progress is not waited for. */
+        struct compile_cancel cancel;
         size_t count;
         struct watched_plugin watched[];
 };
@@ -107,9 +110,12 @@ static long run_due_reloads(struct reloader *reloader) {
         for (size_t i = 0; i < reloader->count; i++) {
                 struct watched_plugin *entry = &reloader->watched[i];
                 pthread_mutex_lock(&reloader->lock);
+                bool is_stopping = reloader->is_stopping;
                 bool is_pending = entry->is_pending;
                 long wait = is_pending ? milliseconds_until(&entry->due) : -1;
                 pthread_mutex_unlock(&reloader->lock);
+                if (is_stopping)
+                        return -1;
                 if (!is_pending)
                         continue;
                 if (wait > 0) {
@@ -122,12 +128,17 @@ static long run_due_reloads(struct reloader *reloader) {
                 pthread_mutex_lock(&reloader->lock);
                 bool is_settled = exists && entry->has_identity &&
                                   file_identity_equal(&identity, &entry->identity_when_due);
-                if (!is_settled) {
-                        /* Not seen yet, changed, or missing mid-rename:
-                         * look again after one more debounce period. */
+                if (!exists) {
+                        /* Gone (or not there yet): its creation or the
+                         * rename that brings it back is a change of its
+                         * own, seen by inotify or the poll's check. */
+                        entry->is_pending = false;
+                } else if (!is_settled) {
+                        /* Not seen yet, or changed: look again after
+                         * one more debounce period. */
                         set_due(reloader, entry);
                         entry->identity_when_due = identity;
-                        entry->has_identity = exists;
+                        entry->has_identity = true;
                         next_ms = next_ms < 0 || (long)reloader->debounce_ms < next_ms
                                           ? (long)reloader->debounce_ms
                                           : next_ms;
@@ -135,13 +146,14 @@ static long run_due_reloads(struct reloader *reloader) {
                         entry->is_pending = false;
                 }
                 pthread_mutex_unlock(&reloader->lock);
-                log_write(LOG_LEVEL_DEBUG, plugin_name(entry->plugin), "file %s: %s",
-                          exists ? "seen" : "missing",
-                          is_settled ? "settled, reloading" : "changing, waiting");
+                log_write(LOG_LEVEL_DEBUG, plugin_name(entry->plugin), "file %s",
+                          !exists      ? "missing: waiting for it to appear"
+                          : is_settled ? "settled: reloading"
+                                       : "changing: waiting");
                 if (is_settled) {
                         struct ph_error error = {0};
                         /* plugin_reload logs its outcome itself. */
-                        int result = plugin_reload(entry->plugin, &error);
+                        int result = plugin_reload(entry->plugin, &reloader->cancel, &error);
                         (void)result;
                 }
         }
@@ -228,6 +240,7 @@ struct reloader *reloader_start(struct plugin *const *plugins, size_t count, uns
                 return NULL;
         }
         pthread_mutex_init(&reloader->lock, NULL);
+        compile_cancel_init(&reloader->cancel);
         reloader->debounce_ms = debounce_ms;
         reloader->count = count;
         reloader->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -263,6 +276,9 @@ void reloader_stop(struct reloader *reloader) {
                 pthread_mutex_lock(&reloader->lock);
                 reloader->is_stopping = true;
                 pthread_mutex_unlock(&reloader->lock);
+                /* A reload waiting for a compile returns at once; the
+                 * compile ends on its own thread (compile.c). */
+                compile_cancel_trigger(&reloader->cancel);
                 uint64_t one = 1;
                 ssize_t ignored = write(reloader->wake_fd, &one, sizeof(one));
                 (void)ignored;
@@ -272,6 +288,7 @@ void reloader_stop(struct reloader *reloader) {
                 close(reloader->inotify_fd);
         if (reloader->wake_fd >= 0)
                 close(reloader->wake_fd);
+        compile_cancel_destroy(&reloader->cancel);
         pthread_mutex_destroy(&reloader->lock);
         free(reloader);
 }

@@ -24,7 +24,10 @@ PH_MUST_USE struct reloader *reloader_start(struct plugin *const *plugins, size_
  * operator's request. Thread-safe; never blocks on a reload. */
 void reloader_request(struct reloader *reloader, struct plugin *plugin);
 
-/* Stops the thread, waiting for a reload in progress. Accepts NULL. */
+/* Stops the thread. A reload in progress is abandoned if it is compiling
+ * (the compile finishes, unwaited, on a thread of its own; the change is
+ * noticed again at the plugin's next poll), else waited for (a trial poll,
+ * bounded by the plugin's budget). Accepts NULL. */
 void reloader_stop(struct reloader *reloader);
 
 #endif

@@ -54,7 +54,7 @@ static struct poll_record *poll_once(struct scheduled_plugin *entry, enum poll_o
         if (result == 0) {
                 record->readings = readings; /* taken */
         } else {
-                enum poll_outcome outcome = plugin_failure_is_skip(failure->kind)
+                enum poll_outcome outcome = plugin_failure_is_skipped(failure->kind)
                                                     ? POLL_OUTCOME_SKIPPED
                                                     : POLL_OUTCOME_FAILED;
                 if (poll_record_set_failure(record, outcome,

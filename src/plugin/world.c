@@ -220,7 +220,7 @@ int plugin_inspect_file(struct plugin_engine *engine, const char *path,
         memset(ret_interfaces, 0, sizeof(*ret_interfaces));
         wasmtime_component_t *component = NULL;
         struct digest digest;
-        int result = engine_load_component(engine, path, &component, &digest, error);
+        int result = engine_load_component(engine, path, NULL, &component, &digest, error);
         if (result < 0)
                 return result;
         wasmtime_component_type_t *type = wasmtime_component_type(component);
