@@ -3,6 +3,7 @@
  * plugins, loading them) run on a helper thread while the main thread
  * keeps the watchdog (service_run_watched). */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,47 +38,48 @@ static int read_config(const struct host_arguments *context, struct host_config 
 
 /* Sections that only a restart applies: the running values are kept (and
  * a warning names each changed one). */
-static void keep_restart_only_settings(const struct host_config *config, struct host_config *next) {
-        const char *changed[8];
-        size_t count = 0;
-        if (strcmp(next->cache_dir, config->cache_dir) != 0 ||
-            strcmp(next->state_dir, config->state_dir) != 0 ||
-            strcmp(next->python_runtime, config->python_runtime) != 0 ||
-            next->state_write_interval_s != config->state_write_interval_s ||
-            next->reload_debounce_ms != config->reload_debounce_ms)
-                changed[count++] = "[host] cache_dir, state_dir, python_runtime, "
-                                   "state_write_interval_s or reload_debounce_ms";
-        if (memcmp(&next->board, &config->board, sizeof(config->board)) != 0)
-                changed[count++] = "[board]";
-        if (memcmp(&next->http, &config->http, sizeof(config->http)) != 0)
-                changed[count++] = "[http]";
-        if (memcmp(&next->history, &config->history, sizeof(config->history)) != 0)
-                changed[count++] = "[history]";
-        if (memcmp(&next->mqtt, &config->mqtt, sizeof(config->mqtt)) != 0)
-                changed[count++] = "[mqtt]";
-        for (size_t i = 0; i < count; i++)
+/* The [host] keys that a SIGHUP applies at once; every other key of the
+ * host sections waits for a restart. */
+static bool is_live_key(const char *section, const char *key) {
+        return strcmp(section, "host") == 0 &&
+               (strcmp(key, "log_level") == 0 || strcmp(key, "stop_timeout_s") == 0 ||
+                strcmp(key, "stall_timeout_s") == 0);
+}
+
+static void warn_restart_only(const char *section, const char *key, void *data) {
+        (void)data;
+        if (!is_live_key(section, key))
                 log_write(LOG_LEVEL_WARNING, "host",
-                          "SIGHUP: %s changed: applied at the next restart; the running "
-                          "values stay",
-                          changed[i]);
-        memcpy(next->cache_dir, config->cache_dir, sizeof(config->cache_dir));
-        memcpy(next->state_dir, config->state_dir, sizeof(config->state_dir));
-        memcpy(next->python_runtime, config->python_runtime, sizeof(config->python_runtime));
-        next->state_write_interval_s = config->state_write_interval_s;
-        next->reload_debounce_ms = config->reload_debounce_ms;
-        next->board = config->board;
-        next->http = config->http;
-        next->history = config->history;
-        next->mqtt = config->mqtt;
+                          "SIGHUP: [%s] %s changed: applied at the next restart; the running "
+                          "value stays",
+                          section, key);
+}
+
+/* Keys that only a restart applies: the running values are kept (a
+ * typed diff names each changed one). */
+static void keep_restart_only_settings(const struct host_config *config, struct host_config *next) {
+        if (config_diff(config, next, warn_restart_only, NULL) == 0)
+                return;
+        enum log_level log_level = next->log_level;
+        double stop_timeout_s = next->stop_timeout_s;
+        double stall_timeout_s = next->stall_timeout_s;
+        struct plugin_config plugins[CONFIG_MAX_PLUGINS];
+        size_t plugin_count = next->plugin_count;
+        memcpy(plugins, next->plugins, sizeof(plugins));
+        *next = *config;
+        next->log_level = log_level;
+        next->stop_timeout_s = stop_timeout_s;
+        next->stall_timeout_s = stall_timeout_s;
+        memcpy(next->plugins, plugins, sizeof(plugins));
+        next->plugin_count = plugin_count;
 }
 
 /* Whether a running plugin can go on as it is under `next` (only its
  * interval may differ: the scheduler takes that, not the plugin). */
 static bool is_same_plugin(const struct plugin_config *running_config,
                            const struct plugin_config *next) {
-        struct plugin_config candidate = *next;
-        candidate.interval_s = running_config->interval_s;
-        return memcmp(&candidate, running_config, sizeof(candidate)) == 0;
+        return strcmp(running_config->name, next->name) == 0 &&
+               config_diff_plugin(running_config, next, "interval_s", NULL, NULL) == 0;
 }
 
 /* The slow parts of a reload, run on a helper thread while the main thread
@@ -148,7 +150,13 @@ void host_reload_config(struct host *host, struct service_watchdog *watchdog) {
         struct host_config *config = &host->config;
         struct host_running *running = &host->running;
         const struct host_arguments *context = &host->arguments;
-        static struct host_config next; /* large: off the stack */
+        struct host_config *next = calloc(1, sizeof(*next)); /* large: off the stack */
+        if (next == NULL) {
+                log_write(LOG_LEVEL_ERROR, "host",
+                          "SIGHUP: out of memory; the running "
+                          "configuration stays");
+                return;
+        }
         struct ph_error error = {0};
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -165,14 +173,14 @@ void host_reload_config(struct host *host, struct service_watchdog *watchdog) {
         bool needs_inspection[CONFIG_MAX_PLUGINS] = {0};
         bool is_set_changed = false;
         struct reload_work work = {.host = host,
-                                   .next = &next,
+                                   .next = next,
                                    .kept_from = kept_from,
                                    .needs_inspection = needs_inspection};
-        if (read_config(context, &next, &error) < 0)
+        if (read_config(context, next, &error) < 0)
                 goto refuse;
-        keep_restart_only_settings(config, &next);
-        for (size_t j = 0; j < next.plugin_count; j++) {
-                const struct plugin_config *wanted = &next.plugins[j];
+        keep_restart_only_settings(config, next);
+        for (size_t j = 0; j < next->plugin_count; j++) {
+                const struct plugin_config *wanted = &next->plugins[j];
                 const struct plugin_config *before = host_find_plugin_config(config, wanted->name);
                 kept_from[j] = -1;
                 for (size_t i = 0; i < running->count; i++)
@@ -192,7 +200,7 @@ void host_reload_config(struct host *host, struct service_watchdog *watchdog) {
                  * world before anything running is touched. */
                 needs_inspection[j] = true;
         }
-        if (next.plugin_count != running->count)
+        if (next->plugin_count != running->count)
                 is_set_changed = true;
         service_run_watched(inspect_new_plugins, &work, watchdog, &running->liveness);
         if (work.result < 0) {
@@ -201,16 +209,16 @@ void host_reload_config(struct host *host, struct service_watchdog *watchdog) {
         }
 
         /* Accepted. The live [host] values first. */
-        config->log_level = next.log_level;
-        config->stop_timeout_s = next.stop_timeout_s;
-        config->stall_timeout_s = next.stall_timeout_s;
+        config->log_level = next->log_level;
+        config->stop_timeout_s = next->stop_timeout_s;
+        config->stall_timeout_s = next->stall_timeout_s;
         log_set_level(config->log_level);
         if (!is_set_changed) {
                 host_set_allowances(host);
                 log_write(LOG_LEVEL_INFO, "host",
                           "SIGHUP: applied; the plugins run on as they were");
                 service_tell("READY=1");
-                return;
+                goto done;
         }
 
         struct stop_guard no_guard = {0};
@@ -220,12 +228,12 @@ void host_reload_config(struct host *host, struct service_watchdog *watchdog) {
         struct host_running previous = *running;
         bool is_kept[CONFIG_MAX_PLUGINS] = {0};
         size_t kept = 0;
-        for (size_t j = 0; j < next.plugin_count; j++)
+        for (size_t j = 0; j < next->plugin_count; j++)
                 if (kept_from[j] >= 0) {
                         is_kept[kept_from[j]] = true;
                         kept++;
                 }
-        *config = next; /* nothing reads it now: the scheduler and server are stopped */
+        *config = *next; /* nothing reads it now: the scheduler and server are stopped */
         work.previous = &previous;
         work.is_kept = is_kept;
         service_run_watched(swap_plugins, &work, watchdog, &running->liveness);
@@ -236,9 +244,11 @@ void host_reload_config(struct host *host, struct service_watchdog *watchdog) {
                   "SIGHUP: applied; %zu plugins polled (%zu kept running, %zu loaded anew)",
                   running->count, kept, running->count - kept);
         service_tell("READY=1");
-        return;
+        goto done;
 refuse:
         log_write(LOG_LEVEL_ERROR, "host",
                   "SIGHUP: new configuration refused: %s; the running one stays", error.message);
         service_tell("READY=1");
+done:
+        free(next);
 }

@@ -569,3 +569,36 @@ int config_add_plugin_file(struct host_config *config, const char *path, struct 
         config->plugin_count++;
         return 0;
 }
+
+/* --- typed diff --------------------------------------------------------- */
+
+static size_t diff_section(const struct config_section *section, const void *a, const void *b,
+                           const char *except, config_change_fn changed, void *data) {
+        size_t count = 0;
+        for (size_t k = 0; k < section->key_count; k++) {
+                const struct config_key *key = &section->keys[k];
+                if ((except != NULL && strcmp(key->name, except) == 0) ||
+                    config_table_equal(key, a, b))
+                        continue;
+                count++;
+                if (changed != NULL)
+                        changed(section->name, key->name, data);
+        }
+        return count;
+}
+
+size_t config_diff(const struct host_config *a, const struct host_config *b,
+                   config_change_fn changed, void *data) {
+        size_t count = 0;
+        for (size_t i = 0; i < config_section_count; i++) {
+                const struct config_section *section = &config_sections[i];
+                count += diff_section(section, (const char *)a + section->offset,
+                                      (const char *)b + section->offset, NULL, changed, data);
+        }
+        return count;
+}
+
+size_t config_diff_plugin(const struct plugin_config *a, const struct plugin_config *b,
+                          const char *except, config_change_fn changed, void *data) {
+        return diff_section(&config_plugin_section, a, b, except, changed, data);
+}

@@ -241,6 +241,18 @@ PH_MUST_USE int config_load_file(struct host_config *config, const char *path,
 PH_MUST_USE int config_add_plugin_file(struct host_config *config, const char *path,
                                        struct ph_error *error);
 
+/* A typed diff, for SIGHUP: calls `changed(section, key, data)` for each key
+ * whose value differs between `a` and `b` ([host], [board], [http],
+ * [history], [mqtt]) and returns how many did. */
+typedef void (*config_change_fn)(const char *section, const char *key, void *data);
+size_t config_diff(const struct host_config *a, const struct host_config *b,
+                   config_change_fn changed, void *data);
+
+/* The same for two [plugin NAME] sections, leaving out the key `except`
+ * (NULL: none); `changed` may be NULL. */
+size_t config_diff_plugin(const struct plugin_config *a, const struct plugin_config *b,
+                          const char *except, config_change_fn changed, void *data);
+
 /* Checks cross-field rules (min < max, unique plugin names, ...). */
 PH_MUST_USE int config_validate(const struct host_config *config, struct ph_error *error);
 

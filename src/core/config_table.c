@@ -75,6 +75,14 @@ static int parse_double(const char *text, double min, double max, double *ret) {
         return 0;
 }
 
+bool config_table_equal(const struct config_key *key, const void *a, const void *b) {
+        const char *field_a = (const char *)a + key->offset;
+        const char *field_b = (const char *)b + key->offset;
+        if (key->type == CONFIG_TYPE_STRING)
+                return strncmp(field_a, field_b, key->size) == 0;
+        return memcmp(field_a, field_b, key->size) == 0;
+}
+
 int config_table_set(const struct config_key *key, void *base, const char *text) {
         void *field = (char *)base + key->offset;
         switch (key->type) {

@@ -81,6 +81,12 @@ const struct config_key *config_table_find(const struct config_key *keys, size_t
  * -EINVAL; the struct is unchanged on failure for scalar keys. */
 PH_MUST_USE int config_table_set(const struct config_key *key, void *base, const char *text);
 
+/* Whether `key` has the same value in the section structs at `a` and `b`:
+ * strings compare as text (bytes after the NUL do not count), the other
+ * types as their field's bytes (a custom key's field may be a whole struct:
+ * at worst an equal value counts as changed, never the reverse). */
+bool config_table_equal(const struct config_key *key, const void *a, const void *b);
+
 /* Sets every key of `keys` that has a default in the struct at `base`.
  * A default that does not parse is a bug in the table: returns -EINVAL
  * with `error` naming the key. */

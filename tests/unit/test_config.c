@@ -486,10 +486,52 @@ static void test_name_grant_and_colour_helpers(void **state) {
         assert_string_equal(config_led_color_names[3], "red");
 }
 
+/* The typed diff behind SIGHUP. */
+struct changes {
+        char names[8][64];
+        size_t count;
+};
+
+static void note_change(const char *section, const char *key, void *data) {
+        struct changes *changes = data;
+        if (changes->count < 8)
+                snprintf(changes->names[changes->count++], 64, "[%s] %s", section, key);
+}
+
+static void test_the_diff_names_changed_keys_and_ignores_bytes_after_a_string(void **state) {
+        (void)state;
+        static struct host_config a, b;
+        struct ph_error error = {0};
+        assert_int_equal(
+                load("[mqtt]\nhost = broker.example\n[plugin p]\nfile = p.wasm\n", &a, &error), 0);
+        assert_int_equal(
+                load("[mqtt]\nhost = broker.example\n[plugin p]\nfile = p.wasm\n", &b, &error), 0);
+        /* Same text, other bytes after its NUL: not a change (memcmp said it was). */
+        memset(b.mqtt.host + strlen(b.mqtt.host) + 1, 'x', 8);
+        memset(b.plugins[0].path + strlen(b.plugins[0].path) + 1, 'y', 8);
+        struct changes changes = {0};
+        assert_int_equal(config_diff(&a, &b, note_change, &changes), 0);
+        assert_int_equal(config_diff_plugin(&a.plugins[0], &b.plugins[0], NULL, NULL, NULL), 0);
+        /* Real changes are named, each once. */
+        b.http.port = 9090;
+        snprintf(b.mqtt.host, sizeof(b.mqtt.host), "other");
+        b.stop_timeout_s = 3;
+        assert_int_equal(config_diff(&a, &b, note_change, &changes), 3);
+        assert_string_equal(changes.names[0], "[host] stop_timeout_s");
+        assert_string_equal(changes.names[1], "[http] port");
+        assert_string_equal(changes.names[2], "[mqtt] host");
+        /* A plugin's interval may be left out of its diff. */
+        b.plugins[0].interval_s = a.plugins[0].interval_s + 1;
+        assert_int_equal(config_diff_plugin(&a.plugins[0], &b.plugins[0], "interval_s", NULL, NULL),
+                         0);
+        assert_int_equal(config_diff_plugin(&a.plugins[0], &b.plugins[0], NULL, NULL, NULL), 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults_are_the_simulated_board_without_plugins),
                 cmocka_unit_test(test_full_config_is_parsed),
+                cmocka_unit_test(test_the_diff_names_changed_keys_and_ignores_bytes_after_a_string),
                 cmocka_unit_test(test_unknown_key_is_named_in_the_error),
                 cmocka_unit_test(test_bad_number_names_field_and_value),
                 cmocka_unit_test(test_out_of_range_values_are_refused),
