@@ -1,6 +1,6 @@
 /* host.c - making, serving and freeing the host (host.h). The SIGHUP
- * reload is in host_reload.c, the pipeline's own consumers in
- * host_outputs.c. */
+ * reload and the signal loop are in host_signals.c, the pipeline's own
+ * consumers in host_outputs.c. */
 #include "cli/host.h"
 
 #include <errno.h>
@@ -275,43 +275,6 @@ struct host *host_new(const struct host_arguments *arguments, const struct host_
 fail:
         host_free(host, false);
         return NULL;
-}
-
-/* SIGUSR1's resets need no answer: the plugin logs a lifted quarantine. */
-static void ignore_answer(const struct poll_record *record, int result, void *data) {
-        (void)record;
-        (void)result;
-        (void)data;
-}
-
-int host_serve(struct host *host, const sigset_t *signals) {
-        struct service_watchdog watchdog;
-        struct ph_error error = {0};
-        if (service_watchdog_init(&watchdog, liveness_now_ms(), &error) < 0)
-                log_write(LOG_LEVEL_WARNING, "service", "%s: no watchdog pings", error.message);
-        for (;;) {
-                service_watchdog_check(&watchdog, &host->running.liveness, liveness_now_ms());
-                int64_t wait_ms = service_watchdog_wait_ms(&watchdog, liveness_now_ms());
-                struct timespec timeout = {.tv_sec = (time_t)(wait_ms / 1000),
-                                           .tv_nsec = (long)(wait_ms % 1000) * 1000000L};
-                int signal_number = sigtimedwait(signals, NULL, &timeout);
-                if (signal_number < 0)
-                        continue; /* EAGAIN: time for a check; EINTR */
-                if (signal_number == SIGHUP) {
-                        host_reload_config(host, &watchdog);
-                } else if (signal_number == SIGUSR1) {
-                        log_write(LOG_LEVEL_INFO, "host", "SIGUSR1: lifting quarantines");
-                        for (size_t i = 0; i < host->running.count; i++)
-                                if (scheduler_request(host->running.scheduler,
-                                                      plugin_name(host->running.plugins[i]),
-                                                      SCHEDULER_REQUEST_RESET, ignore_answer,
-                                                      NULL) < 0) {
-                                        /* not quarantined, or a request is pending */
-                                }
-                } else {
-                        return signal_number;
-                }
-        }
 }
 
 void host_free(struct host *host, bool is_bounded) {

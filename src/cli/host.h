@@ -91,10 +91,7 @@ int host_serve(struct host *host, const sigset_t *signals);
  * bounded by the config's stop_timeout_s when `is_bounded`. Accepts NULL. */
 void host_free(struct host *host, bool is_bounded);
 
-/* SIGHUP (host_reload.c). */
-void host_reload_config(struct host *host, struct service_watchdog *watchdog);
-
-/* Shared by host.c and host_reload.c. */
+/* Shared by host.c and host_signals.c. */
 void host_load_plugin(struct host *host, const struct plugin_config *plugin_config);
 PH_MUST_USE int host_start_running(struct host *host, struct ph_error *error);
 void host_stop_running(struct host *host, struct stop_guard *guard);

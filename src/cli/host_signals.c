@@ -1,7 +1,9 @@
-/* host_reload.c - SIGHUP: re-reads the config and applies what may change
- * live (host.h). Runs on the main thread; the slow parts (inspecting new
- * plugins, loading them) run on a helper thread while the main thread
- * keeps the watchdog (service_run_watched). */
+/* host_signals.c - the host's main loop (host.h): waits for signals and
+ * checks the watchdog in between; SIGHUP re-reads the config and applies
+ * what may change live, SIGUSR1 lifts quarantines. Runs on the main
+ * thread; the slow parts of a reload (inspecting new plugins, loading them)
+ * run on a helper thread while the main thread keeps the watchdog
+ * (service_run_watched). */
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -146,7 +148,7 @@ static void swap_plugins(void *data) {
  * does not parse or validate, or a new or changed plugin whose file is not
  * a component of the sensor-plugin world, refuses the whole reload: the
  * running configuration stays. */
-void host_reload_config(struct host *host, struct service_watchdog *watchdog) {
+static void reload_config(struct host *host, struct service_watchdog *watchdog) {
         struct host_config *config = &host->config;
         struct host_running *running = &host->running;
         const struct host_arguments *context = &host->arguments;
@@ -251,4 +253,41 @@ refuse:
         service_tell("READY=1");
 done:
         free(next);
+}
+
+/* SIGUSR1's resets need no answer: the plugin logs a lifted quarantine. */
+static void ignore_answer(const struct poll_record *record, int result, void *data) {
+        (void)record;
+        (void)result;
+        (void)data;
+}
+
+int host_serve(struct host *host, const sigset_t *signals) {
+        struct service_watchdog watchdog;
+        struct ph_error error = {0};
+        if (service_watchdog_init(&watchdog, liveness_now_ms(), &error) < 0)
+                log_write(LOG_LEVEL_WARNING, "service", "%s: no watchdog pings", error.message);
+        for (;;) {
+                service_watchdog_check(&watchdog, &host->running.liveness, liveness_now_ms());
+                int64_t wait_ms = service_watchdog_wait_ms(&watchdog, liveness_now_ms());
+                struct timespec timeout = {.tv_sec = (time_t)(wait_ms / 1000),
+                                           .tv_nsec = (long)(wait_ms % 1000) * 1000000L};
+                int signal_number = sigtimedwait(signals, NULL, &timeout);
+                if (signal_number < 0)
+                        continue; /* EAGAIN: time for a check; EINTR */
+                if (signal_number == SIGHUP) {
+                        reload_config(host, &watchdog);
+                } else if (signal_number == SIGUSR1) {
+                        log_write(LOG_LEVEL_INFO, "host", "SIGUSR1: lifting quarantines");
+                        for (size_t i = 0; i < host->running.count; i++)
+                                if (scheduler_request(host->running.scheduler,
+                                                      plugin_name(host->running.plugins[i]),
+                                                      SCHEDULER_REQUEST_RESET, ignore_answer,
+                                                      NULL) < 0) {
+                                        /* not quarantined, or a request is pending */
+                                }
+                } else {
+                        return signal_number;
+                }
+        }
 }
