@@ -39,7 +39,7 @@
  *  history_file.lock        store/history_file.c: a running check (leaf)
  *  mqtt.lock                mqtt/mqtt.c: its queue (leaf)
  *  host.output_lock         cli/host.h: one stdout line (leaf; its I/O)
- *  app_state.lock           core/app_state.c: the web state (rwlock, leaf)
+ *  app_state.lock           http/app_state.c: the web state (rwlock, leaf)
  *  sse.lock                 http/sse.c: the event streams (leaf)
  *  guard.lock               http/guard.c: connections (leaf)
  *  pipeline.lock            core/pipeline.c: subscribers and queues (leaf)

@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "core/app_state.h"
+#include "http/app_state.h"
 #include "core/pipeline.h"
 #include "http/reply.h"
 #include "mqtt/mqtt.h"

@@ -9,7 +9,7 @@
 #ifndef PH_HTTP_FEED_H
 #define PH_HTTP_FEED_H
 
-#include "core/app_state.h"
+#include "http/app_state.h"
 #include "core/pipeline.h"
 #include "http/sse.h"
 #include "plugin/plugin.h"

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/app_state.h"
+#include "http/app_state.h"
 #include "core/pipeline.h"
 #include "mqtt/mqtt.h"
 #include "core/error.h"

@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/app_state.h"
+#include "http/app_state.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/api.h"

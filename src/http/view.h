@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/app_state.h"
+#include "http/app_state.h"
 #include "core/pipeline.h"
 
 /* `time_ms`, or null when it is 0 (never). */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/app_state.h"
+#include "http/app_state.h"
 
 static const struct app_plugin_info two_plugins[] = {
         {.name = "alpha", .interval_s = 1.0, .budget_ms = 100},

@@ -4,10 +4,11 @@
  * statistics.
  *
  * Owns copies of all of it, in core terms: it includes nothing from
- * plugin/ or http/ (the http layer converts plugin statuses into a struct
- * app_plugin_status). Writers are the plugins' poll threads (after each
- * poll), lifecycle events and HTTP threads acting for an operator; readers
- * are the HTTP threads. One reader-writer lock guards everything. Writers
+ * plugin/ or the rest of http/ (feed.c converts plugin statuses into a
+ * struct app_plugin_status), so it builds and is unit-tested without
+ * Wasmtime. The writer is the web server's pipeline consumer (feed.c, after
+ * each poll and lifecycle record) and HTTP threads noting an operator's
+ * reload; readers are the HTTP threads. One reader-writer lock guards everything. Writers
  * hold it only to copy in, readers only to copy out, so serving a read never
  * waits for a poll and never takes a plugin's lock. Every function is
  * thread-safe. */

@@ -4,7 +4,7 @@
  * cannot starve a poll's update) guards every field of struct app_state
  * after it, and every struct plugin_entry. Nothing is called while it is
  * held except memory copies, jansson on private objects and allocation. */
-#include "core/app_state.h"
+#include "http/app_state.h"
 
 #include <errno.h>
 #include <math.h>
