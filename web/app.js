@@ -153,6 +153,48 @@ function cell(text, className) {
   return td;
 }
 
+function mebibytes(bytes) {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+// What the sandbox counted for a plugin: refusals, losses, restarts, memory.
+function counted(plugin) {
+  const parts = [
+    `${plugin.denied_calls ?? 0} denied`, `${plugin.dropped_log_lines ?? 0} log lines dropped`,
+    `${plugin.budget_hits ?? 0} over budget`, `${plugin.restarts ?? 0} restarts`,
+  ];
+  if (plugin.memory_high_water_bytes) parts.push(`${mebibytes(plugin.memory_high_water_bytes)} peak`);
+  return parts.join(" · ");
+}
+
+// The pipeline's consumers and the recorders, from /api/health.
+async function refreshHealth() {
+  const health = await getJson("/api/health");
+  const body = $("consumers").querySelector("tbody");
+  body.textContent = "";
+  for (const consumer of health.consumers ?? []) {
+    const row = document.createElement("tr");
+    row.dataset.consumer = consumer.name;
+    row.appendChild(cell(consumer.name));
+    row.appendChild(cell(`${consumer.queue_depth} / ${consumer.queue_capacity}`, "number"));
+    row.appendChild(cell(String(consumer.queue_high_water), "number"));
+    row.appendChild(cell(String(consumer.delivered), "number"));
+    row.appendChild(cell(String(consumer.dropped), consumer.dropped > 0 ? "number error" : "number"));
+    body.appendChild(row);
+  }
+  const notes = [];
+  if (health.history) {
+    const h = health.history;
+    notes.push(`history: ${h.state}, ${h.written} written, ${h.dropped_queue_full + h.dropped_write_failed} lost` +
+      (h.last_error ? `, last error ${formatTime(h.last_error.time_ms)}` : ""));
+  }
+  if (health.mqtt) {
+    const m = health.mqtt;
+    notes.push(`MQTT: ${m.connected ? "connected" : "not connected"}, ${m.published} published, ${m.dropped} dropped`);
+  }
+  $("recorders").textContent = notes.join(" — ");
+}
+
 function renderPlugins() {
   const body = $("plugins").querySelector("tbody");
   body.textContent = "";
@@ -171,6 +213,7 @@ function renderPlugins() {
     row.appendChild(cell(String(plugin.polls), "number"));
     row.appendChild(cell(String(plugin.failures), "number"));
     row.appendChild(cell(plugin.last_poll_ms ? `${plugin.last_poll_duration_ms.toFixed(2)} ms` : "–", "number"));
+    row.appendChild(cell(counted(plugin), "counted"));
     row.appendChild(cell(plugin.last_error ? plugin.last_error.message : "", "error"));
     const actions = document.createElement("td");
     const button = document.createElement("button");
@@ -326,4 +369,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("token-form").addEventListener("submit", reload);
   $("token-cancel").addEventListener("click", () => $("token-dialog").close());
   loadSnapshot().catch((error) => setConnection("down", error.message)).finally(followForever);
+  const health = () => refreshHealth().catch(() => {});
+  health();
+  setInterval(health, 5000);
 });

@@ -146,11 +146,15 @@ void host_load_plugin(struct host *host, const struct plugin_config *plugin_conf
         running->count++;
 }
 
-static void start_http(struct host *host) {
+/* Starts the web server. At start-up a server that cannot start (port in
+ * use, an unsafe token file) is an error of the host: returns -1 with
+ * `error` set. Later (a SIGHUP restarts it) it is logged and the plugins
+ * run on. */
+static int start_http(struct host *host, struct ph_error *error) {
         const struct host_config *config = &host->config;
         struct host_running *running = &host->running;
         if (!config->http.is_enabled)
-                return;
+                return 0;
         const struct plugin_config *plugin_configs[CONFIG_MAX_PLUGINS] = {0};
         for (size_t i = 0; i < running->count; i++)
                 plugin_configs[i] =
@@ -166,11 +170,14 @@ static void start_http(struct host *host) {
                                       .get_mqtt_stats = get_mqtt_stats,
                                       .stats_data = host,
                                       .pipeline = host->pipeline};
-        struct ph_error error = {0};
-        host->http = http_server_start(&config->http, &http_host, &error);
+        host->http = http_server_start(&config->http, &http_host, error);
         if (host->http == NULL) {
-                log_write(LOG_LEVEL_ERROR, "http", "web server not started: %s", error.message);
-                return;
+                if (!host->is_serving) {
+                        ph_error_prefix(error, "web server not started");
+                        return -1;
+                }
+                log_write(LOG_LEVEL_ERROR, "http", "web server not started: %s", error->message);
+                return 0;
         }
         struct pipeline_subscriber_spec spec = {.name = "web",
                                                 .capacity = WEB_QUEUE_RECORDS,
@@ -198,7 +205,8 @@ int host_start_running(struct host *host, struct ph_error *error) {
                                            host->config.reload_debounce_ms, error);
         if (running->reloader == NULL)
                 return -1;
-        start_http(host);
+        if (start_http(host, error) < 0)
+                return -1;
         running->scheduler = scheduler_start(running->plugins, running->intervals, running->count,
                                              host->pipeline, error);
         if (running->scheduler == NULL)
@@ -271,6 +279,7 @@ struct host *host_new(const struct host_arguments *arguments, const struct host_
         if (start_recorders(host, error) < 0 || host_outputs_subscribe(host, error) < 0 ||
             host_start_running(host, error) < 0)
                 goto fail;
+        host->is_serving = true;
         return host;
 fail:
         host_free(host, false);

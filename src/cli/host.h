@@ -64,6 +64,7 @@ struct host {
         struct pipeline *pipeline;
         struct host_running running;
         struct http_server *http; /* NULL when disabled or not started */
+        bool is_serving;          /* made: later failures are logged, not fatal */
 
         /* The recorders, taken (set to NULL) under recorders_lock by
          * whoever stops them first: the main thread or the stop guard. */

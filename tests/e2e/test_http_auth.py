@@ -2,6 +2,7 @@
 it they get 401 and change nothing. Where the token comes from."""
 
 import os
+import socket
 import stat
 
 from http_support import TOKEN, http_config, plugin_section, web_daemons  # noqa: F401
@@ -75,10 +76,23 @@ def test_a_token_file_others_can_read_is_refused(tmp_path, web_daemons):
     os.chmod(state / "api-token", 0o644)
     config = http_config(tmp_path, [plugin_section("counter")], token=None)
     daemon = web_daemons(config, tmp_path, env={"PYHOST_API_TOKEN": ""}, wait=False)
-    daemon.wait_for_log("web server not started")
-    assert "others may read the API token" in daemon.log()
-    daemon.next_line()  # the plugins run on
-    assert daemon.process.poll() is None
+    # An error of the host itself: it exits at start-up, saying why.
+    assert daemon.process.wait(timeout=60) == 1
+    log = daemon.log()
+    assert "web server not started" in log and "others may read the API token" in log
+
+
+def test_a_port_in_use_stops_the_host_at_start_with_a_clear_message(tmp_path, web_daemons):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = http_config(tmp_path, [plugin_section("counter")])
+        config.write_text(config.read_text().replace("port = 0\n", f"port = {port}\n"))
+        daemon = web_daemons(config, tmp_path, wait=False)
+        assert daemon.process.wait(timeout=60) == 1
+    log = daemon.log()
+    assert f"cannot listen on 127.0.0.1 port {port}" in log and "in use" in log
 
 
 def test_reads_need_the_token_when_open_reads_is_false(tmp_path, web_daemons):
