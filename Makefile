@@ -4,6 +4,7 @@
 #   make bench   run the benchmarks into build/bench/results.json
 #   make install install what `make build` made (DESTDIR, PREFIX honoured)
 #   make cross-aarch64  cross-compile for aarch64 and test it under qemu (heavy)
+#   make test-32bit     the Wasmtime-free modules' unit tests built with gcc -m32
 # Every set-up step is idempotent: a second run does (almost) nothing.
 
 SHELL := /bin/bash
@@ -14,7 +15,7 @@ TEST_PLUGINS := $(notdir $(wildcard tests/plugins/*))
 PYTHON_FILES = $(wildcard $(1)/*.py $(1)/world $(1)/wit/*.wit)
 
 .PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-sanitize-host test-style \
-        run bench format clean install cross-aarch64
+        run bench format clean install cross-aarch64 test-32bit
 
 all: build
 
@@ -79,6 +80,16 @@ test-sanitize: deps
 	@cmake --build $(BUILD)/sanitize -j $(JOBS)
 	@cd $(BUILD)/sanitize && ctest --output-on-failure
 
+# The Wasmtime-free modules and their unit tests as a 32-bit (i386) build,
+# where size_t, long and time_t are 32 bits as on armv7: gcc -m32 and the
+# i386 libraries in a sysroot that scripts/setup-m32.sh unpacks (cached).
+test-32bit: deps
+	@sysroot=$$(scripts/setup-m32.sh) && \
+	 cmake -S . -B $(BUILD)/m32 -DCMAKE_TOOLCHAIN_FILE=cmake/i386-linux-gnu.cmake \
+	    -DPYHOST_I386_SYSROOT=$$sysroot > /dev/null
+	@nice -n 5 cmake --build $(BUILD)/m32 -j $(JOBS)
+	@cd $(BUILD)/m32 && ctest --output-on-failure
+
 test-style:
 	@scripts/check-style.sh
 
@@ -101,7 +112,7 @@ test-sanitize-host: build
 	 $$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e/test_lifecycle.py \
 	    tests/e2e/test_plugin_calls.py tests/e2e/test_daemon.py
 
-test: build test-style test-unit test-sanitize test-e2e test-sanitize-host
+test: build test-style test-unit test-sanitize test-32bit test-e2e test-sanitize-host
 
 bench: build test-plugins
 	@$$(cat $(BUILD)/.venv-dir)/bin/python bench/run.py

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "plugin/internal.h"
@@ -42,10 +43,9 @@ struct reloader {
 };
 
 static void set_due(struct reloader *reloader, struct watched_plugin *entry) {
-        clock_gettime(CLOCK_MONOTONIC, &entry->due);
-        long nanoseconds = entry->due.tv_nsec + (long)reloader->debounce_ms * 1000000L;
-        entry->due.tv_sec += nanoseconds / 1000000000L;
-        entry->due.tv_nsec = nanoseconds % 1000000000L;
+        /* Not debounce_ms * 1e6 in a long: that overflows a 32-bit long
+         * above 2147 ms (reload_debounce_ms goes to 60000). */
+        entry->due = clock_monotonic_after_ms(reloader->debounce_ms);
         entry->is_pending = true;
         entry->has_identity = false;
 }

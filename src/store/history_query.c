@@ -48,10 +48,12 @@ json_t *history_query_json(const char *path, const struct history_query *query,
         sqlite3 *db = NULL;
         sqlite3_stmt *select = NULL;
         json_t *rows = NULL;
+#if SIZE_MAX > INT64_MAX /* a 32-bit size_t always fits SQLite's int64 */
         if (query->limit > INT64_MAX) {
                 ph_error_set(error, -EINVAL, "history: limit is too large");
                 return NULL;
         }
+#endif
         int code = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
         if (code != SQLITE_OK) {
                 set_sqlite_error(error, db, code, path, "cannot open");
