@@ -183,11 +183,13 @@ static int start_http(struct host *host, struct ph_error *error) {
                                                 .capacity = WEB_QUEUE_RECORDS,
                                                 .deliver = http_server_deliver,
                                                 .data = host->http};
+        struct ph_error subscribe_error = {0};
         host->web.is_subscribed =
-                pipeline_subscribe(host->pipeline, &spec, &host->web.id, &error) == 0;
+                pipeline_subscribe(host->pipeline, &spec, &host->web.id, &subscribe_error) == 0;
         if (!host->web.is_subscribed)
                 log_write(LOG_LEVEL_ERROR, "http", "the web state gets no polls: %s",
-                          error.message);
+                          subscribe_error.message);
+        return 0;
 }
 
 int host_start_running(struct host *host, struct ph_error *error) {
