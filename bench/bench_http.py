@@ -42,7 +42,9 @@ def start(directory, with_runaway):
     config = pathlib.Path(directory) / "bench.ini"
     # log_level info: the line that says the port (and LED changes, rare).
     config.write_text(f"[host]\nlog_level = info\ncache_dir = {BUILD / 'test-cache'}\n"
-                      f"state_dir = {directory}/state\n[http]\nport = 0\n" + "".join(plugins))
+                      f"state_dir = {directory}/state\n[http]\nport = 0\n"
+                      # wrk's 32 connections all come from 127.0.0.1.
+                      f"max_connections_per_address = 64\n" + "".join(plugins))
     log = open(pathlib.Path(directory) / "pyhost.log", "w+")
     process = subprocess.Popen([str(PYHOST), "run", "--config", str(config)],
                                stdout=subprocess.DEVNULL, stderr=log)

@@ -18,6 +18,10 @@ Figures:
                                 against an engine without them, same run
   deadline_overshoot_ms_p50/p99 how far past a 100 ms budget a runaway plugin
                                 runs before it is stopped (50 polls)
+  pipeline_publish_us_p50/p99   publishing one poll's record to the five
+                                consumers, on the plugin's thread
+                                (bench/bench_pipeline.c); baseline_fanout_us_p50:
+                                five direct calls, same run
   history_*, mqtt_*             the history and MQTT: see bench/bench_recorders.py
   http_*                        the web server under wrk: see bench/bench_http.py
   idle_rss_*, *_binary_mib      memory and size on a device: see bench/bench_device.py
@@ -100,6 +104,17 @@ def first_poll_ms(cache_dir):
     return elapsed
 
 
+def pipeline_figures():
+    """What publishing one poll's record costs the plugin's thread, against
+    the hand-wired fan-out it replaced, in the same run (bench_pipeline.c)."""
+    out = subprocess.run([str(BUILD / "host" / "bench_pipeline"), "20000"], check=True,
+                         capture_output=True, text=True).stdout
+    figures = json.loads(out)
+    return {"pipeline_publish_us_p50": round(figures["publish_ns_p50"] / 1000, 2),
+            "pipeline_publish_us_p99": round(figures["publish_ns_p99"] / 1000, 2),
+            "baseline_fanout_us_p50": round(figures["baseline_fanout_ns_p50"] / 1000, 3)}
+
+
 def main():
     results = {}
     with tempfile.TemporaryDirectory() as cache:
@@ -130,6 +145,7 @@ def main():
     results["cold_vs_warm_ratio"] = round(results["first_poll_ms_cold"]
                                           / results["first_poll_ms_warm"], 1)
 
+    results.update(pipeline_figures())
     results.update(bench_recorders.history_figures())
     results.update(bench_recorders.mqtt_figures())
     results.update(bench_http.http_figures())

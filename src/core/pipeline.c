@@ -20,7 +20,8 @@ struct subscriber {
         pthread_t thread;
         pthread_cond_t wake; /* with the pipeline's lock: a record or the stop */
         bool is_stopping;
-        bool is_busy; /* its deliver is running */
+        bool is_busy;    /* its deliver is running */
+        bool is_waiting; /* its thread sleeps on `wake`: a record must signal */
         size_t capacity, head, depth, high_water;
         uint64_t delivered, dropped;
         struct poll_record **ring;
@@ -30,6 +31,10 @@ struct pipeline {
         pthread_mutex_t lock;   /* the slots, every queue and every counter */
         pthread_cond_t drained; /* a deliver finished */
         uint64_t published, lost;
+        /* Publishers between their unlock and their last signal: a
+         * subscriber is freed only when none is (see pipeline_unsubscribe). */
+        unsigned signalling;
+        pthread_cond_t signalled; /* `signalling` fell to 0 */
         struct subscriber *slots[PIPELINE_MAX_SUBSCRIBERS];
 };
 
@@ -132,6 +137,7 @@ struct pipeline *pipeline_new(struct ph_error *error) {
         }
         pthread_mutex_init(&pipeline->lock, NULL);
         clock_cond_init_monotonic(&pipeline->drained);
+        pthread_cond_init(&pipeline->signalled, NULL);
         return pipeline;
 }
 
@@ -141,6 +147,7 @@ void pipeline_free(struct pipeline *pipeline) {
         for (unsigned id = 0; id < PIPELINE_MAX_SUBSCRIBERS; id++)
                 pipeline_unsubscribe(pipeline, id);
         pthread_cond_destroy(&pipeline->drained);
+        pthread_cond_destroy(&pipeline->signalled);
         pthread_mutex_destroy(&pipeline->lock);
         free(pipeline);
 }
@@ -150,8 +157,11 @@ static void *run_subscriber(void *argument) {
         struct pipeline *pipeline = subscriber->pipeline;
         pthread_mutex_lock(&pipeline->lock);
         for (;;) {
-                while (subscriber->depth == 0 && !subscriber->is_stopping)
+                while (subscriber->depth == 0 && !subscriber->is_stopping) {
+                        subscriber->is_waiting = true;
                         pthread_cond_wait(&subscriber->wake, &pipeline->lock);
+                        subscriber->is_waiting = false;
+                }
                 if (subscriber->depth == 0)
                         break; /* stopping, and everything queued was delivered */
                 struct poll_record *record = subscriber->ring[subscriber->head];
@@ -234,6 +244,9 @@ void pipeline_unsubscribe(struct pipeline *pipeline, unsigned id) {
         if (subscriber != NULL) {
                 subscriber->is_stopping = true;
                 pthread_cond_signal(&subscriber->wake);
+                /* A publisher may still hold a pointer to its condition. */
+                while (pipeline->signalling > 0)
+                        pthread_cond_wait(&pipeline->signalled, &pipeline->lock);
         }
         pthread_mutex_unlock(&pipeline->lock);
         if (subscriber == NULL)
@@ -254,6 +267,12 @@ void pipeline_publish(struct pipeline *pipeline, struct poll_record *record) {
                 return;
         }
         pipeline->published++;
+        /* Only sleeping subscribers are woken (a busy one finds the record
+         * when its deliver returns), and after the unlock, so that they do
+         * not wake into a held lock. `signalling` keeps each condition alive
+         * until its signal is sent (pipeline_unsubscribe waits for it). */
+        pthread_cond_t *to_wake[PIPELINE_MAX_SUBSCRIBERS];
+        size_t wake_count = 0;
         for (unsigned id = 0; id < PIPELINE_MAX_SUBSCRIBERS; id++) {
                 struct subscriber *subscriber = pipeline->slots[id];
                 if (subscriber == NULL)
@@ -267,8 +286,23 @@ void pipeline_publish(struct pipeline *pipeline, struct poll_record *record) {
                 subscriber->depth++;
                 if (subscriber->depth > subscriber->high_water)
                         subscriber->high_water = subscriber->depth;
-                pthread_cond_signal(&subscriber->wake);
+                if (subscriber->is_waiting) {
+                        subscriber->is_waiting = false; /* one wake is enough */
+                        to_wake[wake_count++] = &subscriber->wake;
+                }
         }
+        if (wake_count == 0) {
+                pthread_mutex_unlock(&pipeline->lock);
+                poll_record_unref(record);
+                return;
+        }
+        pipeline->signalling++;
+        pthread_mutex_unlock(&pipeline->lock);
+        for (size_t i = 0; i < wake_count; i++)
+                pthread_cond_signal(to_wake[i]);
+        pthread_mutex_lock(&pipeline->lock);
+        if (--pipeline->signalling == 0)
+                pthread_cond_broadcast(&pipeline->signalled);
         pthread_mutex_unlock(&pipeline->lock);
         poll_record_unref(record);
 }
