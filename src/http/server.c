@@ -24,6 +24,7 @@
 #include "http/metrics.h"
 #include "http/origin.h"
 #include "http/reply.h"
+#include "http/route.h"
 #include "http/sse.h"
 #include "plugin/scheduler.h"
 
@@ -49,15 +50,6 @@ struct http_server {
         struct origin_policy origin;
         struct auth auth;
         struct api api;
-};
-
-enum method { METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_OTHER };
-
-/* One request, from its headers to its completion. */
-struct route {
-        enum metrics_route id;
-        char name[CONFIG_NAME_MAX]; /* a plugin's, from the path */
-        const struct asset *asset;
 };
 
 /* An operator's poll or reset on its way through the plugin's thread: the
@@ -134,85 +126,14 @@ static enum MHD_Result send_error(struct MHD_Connection *connection, struct requ
         return send_reply(connection, request, &reply);
 }
 
-/* --- routing ------------------------------------------------------------ */
-
-/* Maps a path (already percent-decoded by libmicrohttpd) to a route.
- * Static files are only those of the embedded table, by exact path, so no
- * path can name anything else ("..", encoded or not, finds nothing). */
-static void find_route(const char *path, struct route *route) {
-        static const struct {
-                const char *path;
-                enum metrics_route id;
-        } fixed[] = {
-                {"/api/health", ROUTE_HEALTH},   {"/api/readings", ROUTE_READINGS},
-                {"/api/history", ROUTE_HISTORY}, {"/api/plugins", ROUTE_PLUGINS},
-                {"/api/events", ROUTE_EVENTS},   {"/metrics", ROUTE_METRICS},
-        };
-        memset(route, 0, sizeof(*route));
-        route->id = ROUTE_OTHER;
-        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-                if (strcmp(path, fixed[i].path) == 0) {
-                        route->id = fixed[i].id;
-                        return;
-                }
-        }
-        route->asset = assets_find(path);
-        if (route->asset != NULL) {
-                route->id = strcmp(path, "/") == 0 ? ROUTE_DASHBOARD : ROUTE_ASSET;
-                return;
-        }
-        static const char prefix[] = "/api/plugins/";
-        if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
-                return;
-        const char *name = path + sizeof(prefix) - 1;
-        const char *slash = strchr(name, '/');
-        size_t length = slash != NULL ? (size_t)(slash - name) : strlen(name);
-        if (!config_is_valid_name(name, length))
-                return;
-        memcpy(route->name, name, length);
-        route->name[length] = '\0';
-        if (slash == NULL)
-                route->id = ROUTE_PLUGIN;
-        else if (strcmp(slash, "/poll") == 0)
-                route->id = ROUTE_PLUGIN_POLL;
-        else if (strcmp(slash, "/reload") == 0)
-                route->id = ROUTE_PLUGIN_RELOAD;
-        else if (strcmp(slash, "/reset") == 0)
-                route->id = ROUTE_PLUGIN_RESET;
-}
-
-static bool is_action(enum metrics_route id) {
-        return id == ROUTE_PLUGIN_POLL || id == ROUTE_PLUGIN_RELOAD || id == ROUTE_PLUGIN_RESET;
-}
-
-static enum method parse_method(const char *method) {
-        if (strcmp(method, "GET") == 0)
-                return METHOD_GET;
-        if (strcmp(method, "HEAD") == 0)
-                return METHOD_HEAD;
-        if (strcmp(method, "POST") == 0)
-                return METHOD_POST;
-        return METHOD_OTHER;
-}
-
 /* Which routes need the token: actions always; reads unless open; the
  * dashboard's files and the health check never. */
 static bool needs_token(const struct http_server *server, enum metrics_route id) {
-        if (is_action(id))
+        if (route_is_action(id))
                 return true;
         if (id == ROUTE_DASHBOARD || id == ROUTE_ASSET || id == ROUTE_HEALTH)
                 return false;
         return !server->are_reads_open;
-}
-
-static bool is_json_type(const char *content_type) {
-        if (content_type == NULL)
-                return false;
-        static const char json[] = "application/json";
-        size_t length = sizeof(json) - 1;
-        return strncasecmp(content_type, json, length) == 0 &&
-               (content_type[length] == '\0' || content_type[length] == ';' ||
-                content_type[length] == ' ');
 }
 
 /* Gathers what /metrics shows besides the app state. */
@@ -298,9 +219,9 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
         bool is_read = method == METHOD_GET || method == METHOD_HEAD;
         if (route->id == ROUTE_OTHER)
                 return send_error(connection, request, 404, "no such resource");
-        if (is_action(route->id) ? method != METHOD_POST : !is_read) {
+        if (route_is_action(route->id) ? method != METHOD_POST : !is_read) {
                 http_reply_error(&reply, 405, "method not allowed");
-                reply.allow = is_action(route->id) ? "POST" : "GET, HEAD";
+                reply.allow = route_is_action(route->id) ? "POST" : "GET, HEAD";
                 return send_reply(connection, request, &reply);
         }
         if (needs_token(server, route->id) &&
@@ -312,10 +233,10 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
                 return send_reply(connection, request, &reply);
         }
         if (request->body_size > 0 &&
-            !is_json_type(MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                      MHD_HTTP_HEADER_CONTENT_TYPE)))
+            !route_is_json_type(MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_CONTENT_TYPE)))
                 return send_error(connection, request, 415, "the body must be application/json");
-        if (request->body_size > 0 && !is_action(route->id))
+        if (request->body_size > 0 && !route_is_action(route->id))
                 return send_error(connection, request, 400, "this resource takes no body");
 
         switch (route->id) {
@@ -443,7 +364,7 @@ static enum MHD_Result on_request(void *data, struct MHD_Connection *connection,
                 request = calloc(1, sizeof(*request) + server->config.max_body_bytes + 1);
                 if (request == NULL)
                         return MHD_NO;
-                find_route(url, &request->route);
+                route_find(url, &request->route);
                 clock_gettime(CLOCK_MONOTONIC, &request->started);
                 *connection_data = request;
                 enum MHD_Result refused = MHD_NO;
@@ -489,7 +410,7 @@ static enum MHD_Result on_request(void *data, struct MHD_Connection *connection,
                         return MHD_YES;
                 return send_reply(connection, request, &request->pending->reply);
         }
-        return serve(server, connection, request, &request->route, parse_method(method_name));
+        return serve(server, connection, request, &request->route, route_parse_method(method_name));
 }
 
 static void on_completed(void *data, struct MHD_Connection *connection, void **connection_data,
