@@ -114,16 +114,23 @@ struct fixture {
         struct pipeline *pipeline;
         struct published published;
         struct answers answers;
+        struct answers other; /* a second operator's */
         struct scheduler *scheduler;
+        pthread_t stopper; /* a thread running scheduler_stop, if has_stopper */
+        bool has_stopper;
 };
 
-static void fixture_setup(struct fixture *fixture) {
-        memset(fixture, 0, sizeof(*fixture));
+/* cmocka runs the teardown even when a test fails, so no thread is left
+ * running into the next test. */
+static int setup(void **state) {
+        struct fixture *fixture = calloc(1, sizeof(*fixture));
+        assert_non_null(fixture);
         fake_plugin_init(&fixture->plugins[0], "a");
         fake_plugin_init(&fixture->plugins[1], "b");
         pthread_mutex_init(&fixture->published.lock, NULL);
         clock_cond_init_monotonic(&fixture->published.changed);
         answers_init(&fixture->answers);
+        answers_init(&fixture->other);
         struct ph_error error = {0};
         fixture->pipeline = pipeline_new(&error);
         assert_non_null(fixture->pipeline);
@@ -131,6 +138,8 @@ static void fixture_setup(struct fixture *fixture) {
                 .name = "test", .capacity = 1024, .deliver = collect, .data = &fixture->published};
         unsigned id = 0;
         assert_int_equal(pipeline_subscribe(fixture->pipeline, &spec, &id, &error), 0);
+        *state = fixture;
+        return 0;
 }
 
 static void fixture_start(struct fixture *fixture, double interval_s) {
@@ -142,165 +151,143 @@ static void fixture_start(struct fixture *fixture, double interval_s) {
 }
 
 /* Stops what is still running and frees everything. */
-static void fixture_teardown(struct fixture *fixture) {
+static int teardown(void **state) {
+        struct fixture *fixture = *state;
         fake_plugin_hold(&fixture->plugins[0], false);
         fake_plugin_hold(&fixture->plugins[1], false);
-        scheduler_stop(fixture->scheduler);
+        if (fixture->has_stopper)
+                pthread_join(fixture->stopper, NULL);
+        else
+                scheduler_stop(fixture->scheduler);
         pipeline_free(fixture->pipeline);
         answers_destroy(&fixture->answers);
+        answers_destroy(&fixture->other);
         pthread_cond_destroy(&fixture->published.changed);
         pthread_mutex_destroy(&fixture->published.lock);
         fake_plugin_destroy(&fixture->plugins[0]);
         fake_plugin_destroy(&fixture->plugins[1]);
+        free(fixture);
+        return 0;
 }
 
 static void test_every_plugin_is_polled_at_once_and_published(void **state) {
-        (void)state;
-        struct fixture fixture;
-        fixture_setup(&fixture);
-        fixture_start(&fixture, 3600);
-        assert_int_equal(wait_published(&fixture.published, 2), 2);
-        assert_int_equal(fixture.published.by_origin[POLL_ORIGIN_SCHEDULED], 2);
-        assert_int_equal(fixture.published.by_outcome[POLL_OUTCOME_OK], 2);
-        fixture_teardown(&fixture);
+        struct fixture *fixture = *state;
+        fixture_start(fixture, 3600);
+        assert_int_equal(wait_published(&fixture->published, 2), 2);
+        assert_int_equal(fixture->published.by_origin[POLL_ORIGIN_SCHEDULED], 2);
+        assert_int_equal(fixture->published.by_outcome[POLL_OUTCOME_OK], 2);
 }
 
 static void test_polls_repeat_at_the_interval(void **state) {
-        (void)state;
-        struct fixture fixture;
-        fixture_setup(&fixture);
-        fixture_start(&fixture, 0.02);
-        assert_true(fake_plugin_wait_polls(&fixture.plugins[0], 4));
-        fixture_teardown(&fixture);
+        struct fixture *fixture = *state;
+        fixture_start(fixture, 0.02);
+        assert_true(fake_plugin_wait_polls(&fixture->plugins[0], 4));
 }
 
 static void test_a_stuck_plugin_delays_no_other(void **state) {
-        (void)state;
-        struct fixture fixture;
-        fixture_setup(&fixture);
-        fake_plugin_hold(&fixture.plugins[0], true);
-        fixture_start(&fixture, 0.02);
-        assert_true(fake_plugin_wait_inside(&fixture.plugins[0]));
-        assert_true(fake_plugin_wait_polls(&fixture.plugins[1], 4));
-        assert_int_equal(fake_plugin_polls(&fixture.plugins[0]), 0);
-        fixture_teardown(&fixture);
+        struct fixture *fixture = *state;
+        fake_plugin_hold(&fixture->plugins[0], true);
+        fixture_start(fixture, 0.02);
+        assert_true(fake_plugin_wait_inside(&fixture->plugins[0]));
+        assert_true(fake_plugin_wait_polls(&fixture->plugins[1], 4));
+        assert_int_equal(fake_plugin_polls(&fixture->plugins[0]), 0);
 }
 
 static void test_a_failed_poll_is_published_with_its_kind_and_message(void **state) {
-        (void)state;
-        struct fixture fixture;
-        fixture_setup(&fixture);
-        fixture.plugins[0].failure = PLUGIN_FAILURE_TRAP;
-        fixture.plugins[1].failure = PLUGIN_FAILURE_TRAP;
-        fixture_start(&fixture, 3600);
-        assert_int_equal(wait_published(&fixture.published, 2), 2);
-        assert_int_equal(fixture.published.by_outcome[POLL_OUTCOME_FAILED], 2);
-        assert_string_equal(fixture.published.last_kind, "trap");
-        assert_non_null(strstr(fixture.published.last_message, " failed"));
-        fixture_teardown(&fixture);
+        struct fixture *fixture = *state;
+        fixture->plugins[0].failure = PLUGIN_FAILURE_TRAP;
+        fixture->plugins[1].failure = PLUGIN_FAILURE_TRAP;
+        fixture_start(fixture, 3600);
+        assert_int_equal(wait_published(&fixture->published, 2), 2);
+        assert_int_equal(fixture->published.by_outcome[POLL_OUTCOME_FAILED], 2);
+        assert_string_equal(fixture->published.last_kind, "trap");
+        assert_non_null(strstr(fixture->published.last_message, " failed"));
 }
 
 static void test_a_poll_not_attempted_is_published_as_skipped(void **state) {
-        (void)state;
-        struct fixture fixture;
-        fixture_setup(&fixture);
-        fixture.plugins[0].failure = PLUGIN_FAILURE_QUARANTINED;
-        fixture.plugins[1].failure = PLUGIN_FAILURE_NOT_LOADED;
-        fixture_start(&fixture, 3600);
-        assert_int_equal(wait_published(&fixture.published, 2), 2);
-        assert_int_equal(fixture.published.by_outcome[POLL_OUTCOME_SKIPPED], 2);
-        assert_int_equal(fixture.published.by_outcome[POLL_OUTCOME_FAILED], 0);
-        fixture_teardown(&fixture);
+        struct fixture *fixture = *state;
+        fixture->plugins[0].failure = PLUGIN_FAILURE_QUARANTINED;
+        fixture->plugins[1].failure = PLUGIN_FAILURE_NOT_LOADED;
+        fixture_start(fixture, 3600);
+        assert_int_equal(wait_published(&fixture->published, 2), 2);
+        assert_int_equal(fixture->published.by_outcome[POLL_OUTCOME_SKIPPED], 2);
+        assert_int_equal(fixture->published.by_outcome[POLL_OUTCOME_FAILED], 0);
 }
 
 static void test_an_operator_poll_is_answered_once_with_its_record(void **state) {
-        (void)state;
-        struct fixture fixture;
-        fixture_setup(&fixture);
-        fixture_start(&fixture, 3600);
-        assert_true(fake_plugin_wait_polls(&fixture.plugins[1], 1));
-        assert_int_equal(scheduler_request(fixture.scheduler, "b", SCHEDULER_REQUEST_POLL, answer,
-                                           &fixture.answers),
+        struct fixture *fixture = *state;
+        fixture_start(fixture, 3600);
+        assert_true(fake_plugin_wait_polls(&fixture->plugins[1], 1));
+        assert_int_equal(scheduler_request(fixture->scheduler, "b", SCHEDULER_REQUEST_POLL, answer,
+                                           &fixture->answers),
                          0);
-        assert_int_equal(wait_answers(&fixture.answers, 1), 1);
-        assert_int_equal(fixture.answers.last_result, 0);
-        assert_true(fixture.answers.had_record);
-        assert_int_equal(fixture.answers.last_origin, POLL_ORIGIN_OPERATOR);
-        assert_int_equal(fixture.answers.last_outcome, POLL_OUTCOME_OK);
-        assert_string_equal(fixture.answers.last_plugin, "b");
+        assert_int_equal(wait_answers(&fixture->answers, 1), 1);
+        assert_int_equal(fixture->answers.last_result, 0);
+        assert_true(fixture->answers.had_record);
+        assert_int_equal(fixture->answers.last_origin, POLL_ORIGIN_OPERATOR);
+        assert_int_equal(fixture->answers.last_outcome, POLL_OUTCOME_OK);
+        assert_string_equal(fixture->answers.last_plugin, "b");
         /* The poll was made (on b's thread) and published like any other. */
-        assert_int_equal(fake_plugin_polls(&fixture.plugins[1]), 2);
-        assert_int_equal(pipeline_drain(fixture.pipeline, 10000), 0);
-        assert_int_equal(fixture.published.by_origin[POLL_ORIGIN_OPERATOR], 1);
+        assert_int_equal(fake_plugin_polls(&fixture->plugins[1]), 2);
+        assert_int_equal(pipeline_drain(fixture->pipeline, 10000), 0);
+        assert_int_equal(fixture->published.by_origin[POLL_ORIGIN_OPERATOR], 1);
         /* After the stop no thread is left to answer twice. */
-        scheduler_stop(fixture.scheduler);
-        fixture.scheduler = NULL;
-        assert_int_equal(fixture.answers.count, 1);
-        fixture_teardown(&fixture);
+        scheduler_stop(fixture->scheduler);
+        fixture->scheduler = NULL;
+        assert_int_equal(fixture->answers.count, 1);
 }
 
 static void test_a_reset_request_answers_with_the_reset_result(void **state) {
-        (void)state;
-        struct fixture fixture;
-        fixture_setup(&fixture);
-        fixture.plugins[0].reset_result = -EALREADY;
-        fixture_start(&fixture, 3600);
-        assert_int_equal(scheduler_request(fixture.scheduler, "a", SCHEDULER_REQUEST_RESET, answer,
-                                           &fixture.answers),
+        struct fixture *fixture = *state;
+        fixture->plugins[0].reset_result = -EALREADY;
+        fixture_start(fixture, 3600);
+        assert_int_equal(scheduler_request(fixture->scheduler, "a", SCHEDULER_REQUEST_RESET, answer,
+                                           &fixture->answers),
                          0);
-        assert_int_equal(wait_answers(&fixture.answers, 1), 1);
-        assert_int_equal(fixture.answers.last_result, -EALREADY);
-        assert_false(fixture.answers.had_record);
-        assert_int_equal(fixture.plugins[0].resets, 1);
-        fixture_teardown(&fixture);
+        assert_int_equal(wait_answers(&fixture->answers, 1), 1);
+        assert_int_equal(fixture->answers.last_result, -EALREADY);
+        assert_false(fixture->answers.had_record);
+        assert_int_equal(fixture->plugins[0].resets, 1);
 }
 
 static void test_a_second_request_while_one_is_pending_is_busy(void **state) {
-        (void)state;
-        struct fixture fixture;
-        fixture_setup(&fixture);
-        fake_plugin_hold(&fixture.plugins[0], true);
-        fixture_start(&fixture, 3600);
-        assert_true(fake_plugin_wait_inside(&fixture.plugins[0]));
-        struct answers second;
-        answers_init(&second);
-        assert_int_equal(scheduler_request(fixture.scheduler, "a", SCHEDULER_REQUEST_POLL, answer,
-                                           &fixture.answers),
+        struct fixture *fixture = *state;
+        fake_plugin_hold(&fixture->plugins[0], true);
+        fixture_start(fixture, 3600);
+        assert_true(fake_plugin_wait_inside(&fixture->plugins[0]));
+        assert_int_equal(scheduler_request(fixture->scheduler, "a", SCHEDULER_REQUEST_POLL, answer,
+                                           &fixture->answers),
                          0);
-        assert_int_equal(
-                scheduler_request(fixture.scheduler, "a", SCHEDULER_REQUEST_POLL, answer, &second),
-                -EBUSY);
+        assert_int_equal(scheduler_request(fixture->scheduler, "a", SCHEDULER_REQUEST_POLL, answer,
+                                           &fixture->other),
+                         -EBUSY);
         /* Another plugin's request is not held up by a's. */
-        assert_int_equal(
-                scheduler_request(fixture.scheduler, "b", SCHEDULER_REQUEST_POLL, answer, &second),
-                0);
-        assert_int_equal(wait_answers(&second, 1), 1);
-        fake_plugin_hold(&fixture.plugins[0], false);
-        assert_int_equal(wait_answers(&fixture.answers, 1), 1);
-        assert_int_equal(fixture.answers.last_result, 0);
-        /* Answered: a new request is taken again. */
-        assert_int_equal(scheduler_request(fixture.scheduler, "a", SCHEDULER_REQUEST_POLL, answer,
-                                           &fixture.answers),
+        assert_int_equal(scheduler_request(fixture->scheduler, "b", SCHEDULER_REQUEST_POLL, answer,
+                                           &fixture->other),
                          0);
-        assert_int_equal(wait_answers(&fixture.answers, 2), 2);
-        fixture_teardown(&fixture);
-        assert_int_equal(second.count, 1);
-        answers_destroy(&second);
+        assert_int_equal(wait_answers(&fixture->other, 1), 1);
+        fake_plugin_hold(&fixture->plugins[0], false);
+        assert_int_equal(wait_answers(&fixture->answers, 1), 1);
+        assert_int_equal(fixture->answers.last_result, 0);
+        /* Answered: a new request is taken again. */
+        assert_int_equal(scheduler_request(fixture->scheduler, "a", SCHEDULER_REQUEST_POLL, answer,
+                                           &fixture->answers),
+                         0);
+        assert_int_equal(wait_answers(&fixture->answers, 2), 2);
+        assert_int_equal(fixture->other.count, 1);
+        answers_destroy(&fixture->other);
 }
 
 static void test_an_unknown_plugin_is_not_found(void **state) {
-        (void)state;
-        struct fixture fixture;
-        fixture_setup(&fixture);
-        fixture_start(&fixture, 3600);
-        assert_int_equal(scheduler_request(fixture.scheduler, "c", SCHEDULER_REQUEST_POLL, answer,
-                                           &fixture.answers),
+        struct fixture *fixture = *state;
+        fixture_start(fixture, 3600);
+        assert_int_equal(scheduler_request(fixture->scheduler, "c", SCHEDULER_REQUEST_POLL, answer,
+                                           &fixture->answers),
                          -ENOENT);
-        assert_int_equal(scheduler_request(fixture.scheduler, "", SCHEDULER_REQUEST_RESET, answer,
-                                           &fixture.answers),
+        assert_int_equal(scheduler_request(fixture->scheduler, "", SCHEDULER_REQUEST_RESET, answer,
+                                           &fixture->answers),
                          -ENOENT);
-        fixture_teardown(&fixture);
-        assert_int_equal(fixture.answers.count, 0);
+        assert_int_equal(fixture->answers.count, 0);
 }
 
 static void test_no_scheduler_is_shut_down(void **state) {
@@ -333,50 +320,55 @@ static int request_until_shutdown(struct scheduler *scheduler, const char *name,
 }
 
 static void test_stop_answers_a_pending_request_with_shutdown(void **state) {
-        (void)state;
-        struct fixture fixture;
-        fixture_setup(&fixture);
-        fake_plugin_hold(&fixture.plugins[0], true);
-        fixture_start(&fixture, 3600);
-        assert_true(fake_plugin_wait_inside(&fixture.plugins[0]));
-        assert_int_equal(scheduler_request(fixture.scheduler, "a", SCHEDULER_REQUEST_POLL, answer,
-                                           &fixture.answers),
+        struct fixture *fixture = *state;
+        fake_plugin_hold(&fixture->plugins[0], true);
+        fixture_start(fixture, 3600);
+        assert_true(fake_plugin_wait_inside(&fixture->plugins[0]));
+        assert_int_equal(scheduler_request(fixture->scheduler, "a", SCHEDULER_REQUEST_POLL, answer,
+                                           &fixture->answers),
                          0);
         /* The stop waits for a's poll; meanwhile a refuses new requests. */
-        pthread_t stopper;
-        assert_int_equal(pthread_create(&stopper, NULL, run_stop, fixture.scheduler), 0);
-        struct answers refused;
-        answers_init(&refused);
-        assert_int_equal(request_until_shutdown(fixture.scheduler, "a", &refused), -ESHUTDOWN);
-        assert_int_equal(
-                scheduler_request(fixture.scheduler, "b", SCHEDULER_REQUEST_POLL, answer, &refused),
-                -ESHUTDOWN);
-        fake_plugin_hold(&fixture.plugins[0], false);
-        assert_int_equal(pthread_join(stopper, NULL), 0);
-        fixture.scheduler = NULL;
-        assert_int_equal(fixture.answers.count, 1);
-        assert_int_equal(fixture.answers.last_result, -ESHUTDOWN);
-        assert_false(fixture.answers.had_record);
+        assert_int_equal(pthread_create(&fixture->stopper, NULL, run_stop, fixture->scheduler), 0);
+        fixture->has_stopper = true;
+        assert_int_equal(request_until_shutdown(fixture->scheduler, "a", &fixture->other),
+                         -ESHUTDOWN);
+        assert_int_equal(scheduler_request(fixture->scheduler, "b", SCHEDULER_REQUEST_POLL, answer,
+                                           &fixture->other),
+                         -ESHUTDOWN);
+        fake_plugin_hold(&fixture->plugins[0], false);
+        assert_int_equal(pthread_join(fixture->stopper, NULL), 0);
+        fixture->has_stopper = false;
+        fixture->scheduler = NULL;
+        assert_int_equal(fixture->answers.count, 1);
+        assert_int_equal(fixture->answers.last_result, -ESHUTDOWN);
+        assert_false(fixture->answers.had_record);
         /* The pending poll was never made. */
-        assert_int_equal(fake_plugin_polls(&fixture.plugins[0]), 1);
-        assert_int_equal(refused.count, 0);
-        answers_destroy(&refused);
-        fixture_teardown(&fixture);
+        assert_int_equal(fake_plugin_polls(&fixture->plugins[0]), 1);
+        assert_int_equal(fixture->other.count, 0);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_every_plugin_is_polled_at_once_and_published),
-                cmocka_unit_test(test_polls_repeat_at_the_interval),
-                cmocka_unit_test(test_a_stuck_plugin_delays_no_other),
-                cmocka_unit_test(test_a_failed_poll_is_published_with_its_kind_and_message),
-                cmocka_unit_test(test_a_poll_not_attempted_is_published_as_skipped),
-                cmocka_unit_test(test_an_operator_poll_is_answered_once_with_its_record),
-                cmocka_unit_test(test_a_reset_request_answers_with_the_reset_result),
-                cmocka_unit_test(test_a_second_request_while_one_is_pending_is_busy),
-                cmocka_unit_test(test_an_unknown_plugin_is_not_found),
+                cmocka_unit_test_setup_teardown(test_every_plugin_is_polled_at_once_and_published,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_polls_repeat_at_the_interval, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_stuck_plugin_delays_no_other, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_a_failed_poll_is_published_with_its_kind_and_message, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_poll_not_attempted_is_published_as_skipped,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_an_operator_poll_is_answered_once_with_its_record, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_reset_request_answers_with_the_reset_result,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_second_request_while_one_is_pending_is_busy,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_an_unknown_plugin_is_not_found, setup,
+                                                teardown),
                 cmocka_unit_test(test_no_scheduler_is_shut_down),
-                cmocka_unit_test(test_stop_answers_a_pending_request_with_shutdown),
+                cmocka_unit_test_setup_teardown(test_stop_answers_a_pending_request_with_shutdown,
+                                                setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
