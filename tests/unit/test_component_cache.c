@@ -42,8 +42,7 @@ static int setup(void **state) {
         if (fixture->engine == NULL)
                 fail_msg("plugin_engine_new: %s", error.message);
         assert_true(fixture->engine->cache_dir[0] != '\0');
-        assert_int_equal(digest_compute(empty_component, sizeof(empty_component),
-                                        &fixture->digest),
+        assert_int_equal(digest_compute(empty_component, sizeof(empty_component), &fixture->digest),
                          0);
         char hex[DIGEST_HEX_SIZE];
         digest_to_hex(&fixture->digest, hex);
@@ -91,8 +90,7 @@ static const char *get(struct fixture *fixture, struct capture *capture) {
         struct ph_error error = {0};
         capture_start(capture);
         int result = component_cache_get(fixture->engine, bytes, sizeof(empty_component),
-                                         &fixture->digest, "empty.wasm", NULL, &component,
-                                         &error);
+                                         &fixture->digest, "empty.wasm", NULL, &component, &error);
         const char *log = capture_stop(capture);
         if (result != 0)
                 fail_msg("component_cache_get: %s", error.message);
@@ -171,9 +169,8 @@ static void plant_foreign_entry(struct fixture *fixture, wasm_byte_vec_t *ret_se
         wasm_engine_t *engine = wasm_engine_new();
         assert_non_null(engine);
         wasmtime_component_t *component = NULL;
-        wasmtime_error_t *wasm_error =
-                wasmtime_component_new(engine, empty_component, sizeof(empty_component),
-                                       &component);
+        wasmtime_error_t *wasm_error = wasmtime_component_new(engine, empty_component,
+                                                              sizeof(empty_component), &component);
         assert_null(wasm_error);
         assert_null(wasmtime_component_serialize(component, ret_serialized));
         wasmtime_component_delete(component);
