@@ -1,4 +1,4 @@
-/* Unit tests of src/core/app_state.c: what the web server reads. */
+/* Unit tests of src/http/app_state.c: what the web server reads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
