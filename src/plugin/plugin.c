@@ -632,10 +632,14 @@ static void reject(struct plugin *plugin, const struct digest *digest, const cha
         plugin->status.last_error_time = time(NULL);
         plugin->status.rejected_reloads++;
         record_event(plugin, "rejected", hex, message);
+        /* Copied under the lock: a rollback on the poll thread may free
+         * the version as soon as the lock is released. */
+        char running[DIGEST_HEX_SIZE];
+        snprintf(running, sizeof(running), "%s",
+                 plugin->version != NULL ? plugin->version->hex : "?");
         pthread_mutex_unlock(&plugin->lock);
         log_write(LOG_LEVEL_ERROR, plugin->config.name,
-                  "new version rejected, version %.12s keeps running: %s",
-                  plugin->version != NULL ? plugin->version->hex : "?", message);
+                  "new version rejected, version %.12s keeps running: %s", running, message);
 }
 
 /* Polls a trial instance once: its LED calls are held back and it is
