@@ -377,6 +377,7 @@ void plugin_free(struct plugin *plugin) {
         version_free(plugin->previous);
         saved_state_clear(&plugin->previous_state);
         saved_state_clear(&plugin->checkpoint);
+        log_budget_destroy(&plugin->sandbox.log_budget);
         pthread_mutex_destroy(&plugin->lock);
         pthread_mutex_destroy(&plugin->state_file_lock);
         free(plugin);
@@ -776,6 +777,6 @@ void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status) 
         }
         ret_status->memory_limit = (size_t)plugin->config.memory_limit_mib << 20;
         ret_status->denied_calls = plugin->sandbox.denied_calls;
-        ret_status->dropped_log_lines = plugin->sandbox.log_budget.dropped_total;
+        ret_status->dropped_log_lines = log_budget_dropped_total(&plugin->sandbox.log_budget);
         pthread_mutex_unlock(&plugin->lock);
 }
