@@ -738,10 +738,14 @@ int plugin_reload(struct plugin *plugin, struct ph_error *error) {
                  fresh->has_lifecycle && plugin->checkpoint.bytes != NULL ? ", state handed over"
                                                                           : "");
         record_event(plugin, "reloaded", version->hex, message);
+        /* Copied under the lock: once it is released, a failure on
+         * probation may roll back and free `version`. */
+        char new_hex[DIGEST_HEX_SIZE];
+        snprintf(new_hex, sizeof(new_hex), "%s", version->hex);
         pthread_mutex_unlock(&plugin->lock);
         instance_free(old_instance);
         log_write(LOG_LEVEL_INFO, plugin->config.name,
-                  "reloaded: version %.12s %s; on probation for %u polls", version->hex, message,
+                  "reloaded: version %.12s %s; on probation for %u polls", new_hex, message,
                   plugin->config.probation_polls);
         return 0;
 }
