@@ -1,6 +1,7 @@
 """Hostile or broken requests get the right 4xx or a closed connection,
 never a crash or a stuck worker: after each, the server still answers."""
 
+import select
 import socket
 import time
 
@@ -175,20 +176,38 @@ def ask_health(sock):
         return None
 
 
+def closed_by_server(socks, at_least, timeout=5):
+    """Waits until the server has closed `at_least` of `socks` (or the
+    timeout); returns those it closed."""
+    closed = set()
+    deadline = time.monotonic() + timeout
+    while len(closed) < at_least and time.monotonic() < deadline:
+        open_ones = [sock for sock in socks if sock not in closed]
+        readable, _, _ = select.select(open_ones, [], [], deadline - time.monotonic())
+        for sock in readable:
+            try:
+                if sock.recv(1) == b"":
+                    closed.add(sock)
+            except ConnectionResetError:
+                closed.add(sock)
+    return closed
+
+
 def test_connection_limit_refuses_extra_connections_then_recovers(daemon):
-    # max_connections = 8: of 12 connections open at once, the server
-    # answers at most 8 and closes the others (it closes them as it accepts
-    # them, so each connection is either answered or closed: no waiting on
-    # a timeout to decide).
+    # max_connections = 8: of 12 connections opened at once, the server
+    # closes the 4 over the limit as soon as it accepts them; the others
+    # are served.
     held = [socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
             for _ in range(12)]
     try:
-        statuses = [ask_health(sock) for sock in held]
+        refused = closed_by_server(held, at_least=4)
+        assert len(refused) >= 4
+        # (None: closed by the 1 s idle timeout before it was asked.)
+        statuses = [ask_health(sock) for sock in held if sock not in refused]
     finally:
         for sock in held:
             sock.close()
     assert set(statuses) <= {200, None}, statuses
-    assert statuses.count(None) >= 4, statuses
     assert statuses.count(200) >= 1, statuses
 
     # Recovers: once those are closed, 8 connections at once are all
