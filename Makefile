@@ -89,7 +89,7 @@ test-e2e: build
 	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/adversarial
 
 # The host itself, with the real Wasmtime, under ASan + UBSan: the
-# lifecycle, call and daemon end-to-end tests against that binary. Wasmtime
+# lifecycle, call, daemon and HTTP end-to-end tests against that binary. Wasmtime
 # catches traps with SIGSEGV handlers of its own, so ASan leaves SEGV alone.
 test-sanitize-host: build
 	@cmake -S . -B $(BUILD)/sanitize-host -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-dir) \
