@@ -14,8 +14,8 @@ PLUGINS := sensor-logic python-runtime
 TEST_PLUGINS := $(notdir $(wildcard tests/plugins/*))
 PYTHON_FILES = $(wildcard $(1)/*.py $(1)/world $(1)/wit/*.wit)
 
-.PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-sanitize-host test-style \
-        run bench format clean install cross-aarch64 test-32bit
+.PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-sanitize-host \
+        test-tsan-host test-style run bench format clean install cross-aarch64 test-32bit
 
 all: build
 
@@ -99,7 +99,7 @@ test-e2e: build
 	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/adversarial
 
 # The host itself, with the real Wasmtime, under ASan + UBSan: the
-# lifecycle, call and daemon end-to-end tests against that binary. Wasmtime
+# lifecycle, call, daemon and HTTP end-to-end tests against that binary. Wasmtime
 # catches traps with SIGSEGV handlers of its own, so ASan leaves SEGV alone.
 test-sanitize-host: build
 	@cmake -S . -B $(BUILD)/sanitize-host -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-dir) \
@@ -110,9 +110,38 @@ test-sanitize-host: build
 	 ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:detect_leaks=1 \
 	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	 $$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e/test_lifecycle.py \
-	    tests/e2e/test_plugin_calls.py tests/e2e/test_daemon.py
+	    tests/e2e/test_plugin_calls.py tests/e2e/test_daemon.py tests/e2e/test_http_api.py \
+	    tests/e2e/test_http_concurrency.py tests/e2e/test_http_robustness.py \
+	    tests/e2e/test_http_events.py
 
-test: build test-style test-unit test-sanitize test-32bit test-e2e test-sanitize-host
+# The host under ThreadSanitizer: pyhost's C code is instrumented, Wasmtime's
+# Rust is not (TSan sees its malloc, memcpy and pthread calls, not its own
+# atomics and futexes; tests/tsan.supp says what that costs). The app-state
+# unit test and the end-to-end tests where threads meet: lifecycle and
+# reloads, the daemon, the web server beside the poll loop, reloads under
+# HTTP load. Each process writes any report to a file in tsan-reports/;
+# tests/e2e/conftest.py fails the test during which one appeared, and this
+# target fails if any exists at the end.
+TSAN_E2E := tests/e2e/test_lifecycle.py tests/e2e/test_daemon.py \
+            tests/e2e/test_http_concurrency.py tests/e2e/test_reload_under_load.py \
+            tests/e2e/test_pipeline.py
+TSAN_REPORTS = $(CURDIR)/$(BUILD)/tsan-host/tsan-reports
+TSAN_SUPPRESSIONS = $(CURDIR)/tests/tsan.supp
+TSAN_ENV = TSAN_OPTIONS=log_path=$(TSAN_REPORTS)/tsan:exitcode=66:second_deadlock_stack=1:suppressions=$(TSAN_SUPPRESSIONS)
+test-tsan-host: build
+	@cmake -S . -B $(BUILD)/tsan-host -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-dir) \
+	    -DPYHOST_NODE_MODULES=$$(cat $(BUILD)/.node-dir) -DPYHOST_TSAN=ON > /dev/null
+	@cmake --build $(BUILD)/tsan-host -j $(JOBS) --target pyhost test_app_state
+	@$(MAKE) --no-print-directory -j $(JOBS) test-plugins
+	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	@cd $(BUILD)/tsan-host && $(TSAN_ENV) ctest -R app_state --output-on-failure
+	@PYHOST_BINARY=$(CURDIR)/$(BUILD)/tsan-host/pyhost PYHOST_SANITIZER_LOG_DIR=$(TSAN_REPORTS) \
+	 $(TSAN_ENV) $$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q $(TSAN_E2E)
+	@if [ -n "$$(ls -A $(TSAN_REPORTS))" ]; then \
+	    cat $(TSAN_REPORTS)/*; echo "ThreadSanitizer reports in $(TSAN_REPORTS)" >&2; exit 1; fi
+
+test: build test-style test-unit test-sanitize test-32bit test-e2e test-sanitize-host \
+      test-tsan-host
 
 bench: build test-plugins
 	@$$(cat $(BUILD)/.venv-dir)/bin/python bench/run.py

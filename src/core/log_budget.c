@@ -8,10 +8,22 @@ void log_budget_init(struct log_budget *budget, double lines_per_second, double 
                 .burst = burst,
                 .tokens = burst,
         };
+        pthread_mutex_init(&budget->lock, NULL);
         clock_gettime(CLOCK_MONOTONIC, &budget->refilled_at);
 }
 
-bool log_budget_take(struct log_budget *budget, const char *tag) {
+void log_budget_destroy(struct log_budget *budget) {
+        pthread_mutex_destroy(&budget->lock);
+}
+
+uint64_t log_budget_dropped_total(struct log_budget *budget) {
+        pthread_mutex_lock(&budget->lock);
+        uint64_t dropped = budget->dropped_total;
+        pthread_mutex_unlock(&budget->lock);
+        return dropped;
+}
+
+static bool take(struct log_budget *budget, const char *tag) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         double elapsed = (double)(now.tv_sec - budget->refilled_at.tv_sec) +
@@ -39,4 +51,11 @@ bool log_budget_take(struct log_budget *budget, const char *tag) {
         budget->dropped_now++;
         budget->dropped_total++;
         return false;
+}
+
+bool log_budget_take(struct log_budget *budget, const char *tag) {
+        pthread_mutex_lock(&budget->lock);
+        bool is_taken = take(budget, tag);
+        pthread_mutex_unlock(&budget->lock);
+        return is_taken;
 }

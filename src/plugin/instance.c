@@ -156,6 +156,10 @@ void instance_free(struct plugin_instance *instance) {
                 return;
         if (instance->store != NULL)
                 wasmtime_store_delete(instance->store);
+        guest_output_destroy(&instance->stdout_lines);
+        guest_output_destroy(&instance->stderr_lines);
+        if (instance->abi.sandbox == &instance->own_sandbox)
+                log_budget_destroy(&instance->own_sandbox.log_budget);
         free(instance);
 }
 

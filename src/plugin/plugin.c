@@ -471,6 +471,7 @@ void plugin_free(struct plugin *plugin) {
         version_free(plugin->previous);
         saved_state_clear(&plugin->previous_state);
         saved_state_clear(&plugin->checkpoint);
+        log_budget_destroy(&plugin->sandbox.log_budget);
         pthread_mutex_destroy(&plugin->lock);
         pthread_mutex_destroy(&plugin->state_file_lock);
         free(plugin);
@@ -734,10 +735,14 @@ static void reject(struct plugin *plugin, const struct digest *digest, const cha
         plugin->status.last_error_time = time(NULL);
         plugin->status.rejected_reloads++;
         record_event(plugin, "rejected", hex, message);
+        /* Copied under the lock: a rollback on the poll thread may free
+         * the version as soon as the lock is released. */
+        char running[DIGEST_HEX_SIZE];
+        snprintf(running, sizeof(running), "%s",
+                 plugin->version != NULL ? plugin->version->hex : "?");
         pthread_mutex_unlock(&plugin->lock);
         log_write(LOG_LEVEL_ERROR, plugin->config.name,
-                  "new version rejected, version %.12s keeps running: %s",
-                  plugin->version != NULL ? plugin->version->hex : "?", message);
+                  "new version rejected, version %.12s keeps running: %s", running, message);
 }
 
 /* Polls a trial instance once: its LED calls are held back and it is
@@ -906,10 +911,14 @@ int plugin_reload(struct plugin *plugin, struct compile_cancel *cancel, struct p
                  fresh->has_lifecycle && plugin->checkpoint.bytes != NULL ? ", state handed over"
                                                                           : "");
         record_event(plugin, "reloaded", version->hex, message);
+        /* Copied under the lock: once it is released, a failure on
+         * probation may roll back and free `version`. */
+        char new_hex[DIGEST_HEX_SIZE];
+        snprintf(new_hex, sizeof(new_hex), "%s", version->hex);
         pthread_mutex_unlock(&plugin->lock);
         instance_free(old_instance);
         log_write(LOG_LEVEL_INFO, plugin->config.name,
-                  "reloaded: version %.12s %s; on probation for %u polls", version->hex, message,
+                  "reloaded: version %.12s %s; on probation for %u polls", new_hex, message,
                   plugin->config.probation_polls);
         return 0;
 }
@@ -946,6 +955,6 @@ void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status) 
         }
         ret_status->memory_limit = size_from_mib(plugin->config.memory_limit_mib);
         ret_status->denied_calls = plugin->sandbox.denied_calls;
-        ret_status->dropped_log_lines = plugin->sandbox.log_budget.dropped_total;
+        ret_status->dropped_log_lines = log_budget_dropped_total(&plugin->sandbox.log_budget);
         pthread_mutex_unlock(&plugin->lock);
 }

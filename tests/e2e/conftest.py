@@ -14,8 +14,9 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
-# PYHOST_BINARY lets `make test-sanitize-host` run these tests against the
-# host built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# PYHOST_BINARY lets `make test-sanitize-host` and `make test-tsan-host` run
+# these tests against the host built with AddressSanitizer and
+# UndefinedBehaviorSanitizer, or with ThreadSanitizer.
 PYHOST = pathlib.Path(os.environ.get("PYHOST_BINARY", BUILD / "pyhost"))
 PLUGINS = BUILD / "plugins"
 TEST_PLUGINS = BUILD / "test-plugins"
@@ -54,12 +55,36 @@ def write_config(directory: pathlib.Path, text: str, cache: bool = True) -> path
     return path
 
 
-SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer", "FATAL: ThreadSanitizer")
 
 
 def assert_no_sanitizer_report(stderr: str) -> None:
     for report in SANITIZER_REPORTS:
         assert report not in stderr, stderr[stderr.index(report) - 200:][:3000]
+
+
+# `make test-tsan-host` has ThreadSanitizer write its reports to files in
+# this directory (TSAN_OPTIONS log_path), one per process: that catches
+# reports of every pyhost process a test starts, whether or not the test
+# reads its stderr and whether or not the process is still running.
+SANITIZER_LOG_DIR = os.environ.get("PYHOST_SANITIZER_LOG_DIR")
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_report_files():
+    """Fails the test during which a sanitizer wrote a report file. Set up
+    before the test's other fixtures, so checked after they stopped their
+    daemons."""
+    if SANITIZER_LOG_DIR is None:
+        yield
+        return
+    directory = pathlib.Path(SANITIZER_LOG_DIR)
+    before = set(directory.iterdir()) if directory.is_dir() else set()
+    yield
+    new = sorted(set(directory.iterdir()) - before) if directory.is_dir() else []
+    assert not new, "sanitizer report(s):\n" + "\n".join(
+        f"--- {path}\n{path.read_text(errors='replace')[:6000]}" for path in new)
 
 
 class CallResult:

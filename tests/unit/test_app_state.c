@@ -224,16 +224,30 @@ static void test_status_is_replaced_whole(void **unused) {
 }
 
 /* Readers and a writer at once: every document a reader sees is whole
- * (parses, and its two readings come from the same poll). Run under the
- * sanitizers by `make test-sanitize`. */
+ * (parses, and its two readings come from the same poll). The readers run
+ * until the writer stops, and the writer goes on until every reader has
+ * seen at least MIN_VALUES_SEEN different polls, so the reads really
+ * overlapped the writes (a reader that ran wholly before or after the
+ * writer sees at most one). Torn documents are what this test catches
+ * itself; a missing or misplaced lock that happens not to tear one is
+ * ThreadSanitizer's to report: `make test-tsan-host` runs it in the TSan
+ * build. */
+#define READERS 3
+#define MIN_VALUES_SEEN 3
+#define MAX_WRITES 1000000
+
 struct race {
         struct app_state *state;
-        int failures;
+        bool is_writing_done;  /* atomic */
+        int failures;          /* atomic */
+        int readers_satisfied; /* atomic: readers that saw MIN_VALUES_SEEN polls */
 };
 
 static void *read_repeatedly(void *argument) {
         struct race *race = argument;
-        for (int i = 0; i < 2000; i++) {
+        int values_seen = 0;
+        double last = -1;
+        while (!__atomic_load_n(&race->is_writing_done, __ATOMIC_ACQUIRE)) {
                 size_t size = 0;
                 char *text = app_state_readings_json(race->state, &size);
                 json_t *json = text != NULL ? json_loads(text, 0, NULL) : NULL;
@@ -247,6 +261,9 @@ static void *read_repeatedly(void *argument) {
                                 json_object_get(json_array_get(readings, 1), "value"));
                         if (h != t + 40)
                                 __atomic_add_fetch(&race->failures, 1, __ATOMIC_RELAXED);
+                        if (t != last && ++values_seen == MIN_VALUES_SEEN)
+                                __atomic_add_fetch(&race->readers_satisfied, 1, __ATOMIC_RELAXED);
+                        last = t;
                 } else if (json == NULL) {
                         __atomic_add_fetch(&race->failures, 1, __ATOMIC_RELAXED);
                 }
@@ -258,14 +275,21 @@ static void *read_repeatedly(void *argument) {
 static void test_readers_never_see_a_half_written_poll(void **unused) {
         (void)unused;
         struct race race = {.state = new_state()};
-        pthread_t readers[3];
-        for (size_t i = 0; i < 3; i++)
+        pthread_t readers[READERS];
+        for (size_t i = 0; i < READERS; i++)
                 assert_int_equal(pthread_create(&readers[i], NULL, read_repeatedly, &race), 0);
-        for (int i = 0; i < 2000; i++)
-                record(race.state, 0, i, (double)i);
-        for (size_t i = 0; i < 3; i++)
+        int writes = 0;
+        while (__atomic_load_n(&race.readers_satisfied, __ATOMIC_RELAXED) < READERS &&
+               writes < MAX_WRITES) {
+                record(race.state, 0, writes, (double)writes);
+                writes++;
+        }
+        __atomic_store_n(&race.is_writing_done, true, __ATOMIC_RELEASE);
+        for (size_t i = 0; i < READERS; i++)
                 pthread_join(readers[i], NULL);
         assert_int_equal(race.failures, 0);
+        /* The reads overlapped the writes. */
+        assert_int_equal(race.readers_satisfied, READERS);
         app_state_free(race.state);
 }
 
