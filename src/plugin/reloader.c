@@ -60,8 +60,11 @@ static long milliseconds_until(const struct timespec *when) {
 
 void reloader_request(struct reloader *reloader, struct plugin *plugin) {
         pthread_mutex_lock(&reloader->lock);
+        /* A reload already pending keeps its time: requests arriving faster
+         * than the debounce must not postpone it for ever (a file still
+         * being written is caught by the identity check when it is due). */
         for (size_t i = 0; i < reloader->count; i++)
-                if (reloader->watched[i].plugin == plugin)
+                if (reloader->watched[i].plugin == plugin && !reloader->watched[i].is_pending)
                         set_due(reloader, &reloader->watched[i]);
         pthread_mutex_unlock(&reloader->lock);
         uint64_t one = 1;
