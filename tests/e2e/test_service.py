@@ -250,7 +250,9 @@ def test_sighup_refuses_a_broken_config_and_keeps_running(tmp_path, daemons, not
     # [http] needs a restart: applied later, with a warning; the rest is live.
     write_config(tmp_path, "[http]\nenabled = no\nport = 9999\n" + counter_section())
     daemon.signal(signal.SIGHUP)
-    daemon.wait_for_log("SIGHUP: [http] changed: applied at the next restart")
+    # A typed diff: each changed key is named.
+    daemon.wait_for_log("SIGHUP: [http] enabled changed: applied at the next restart")
+    daemon.wait_for_log("SIGHUP: [http] port changed: applied at the next restart")
     daemon.wait_for_log("SIGHUP: applied; the plugins run on as they were")
     assert daemon.process.poll() is None
     assert daemon.stop() == 0
