@@ -9,8 +9,8 @@
  *   dropped; the next poll after a backoff makes a fresh one and restores
  *   the checkpoint. Too many crashes in a row quarantine the plugin until
  *   its file changes or plugin_reset.
- * - plugin_reload (on the reloader's thread) compiles a changed file and
- *   tries it in a trial instance whose actuator calls are held back, all
+ * - plugin_reload (plugin_reload.c, on the reloader's thread) compiles a
+ *   changed file and tries it in a trial instance whose actuator calls are held back, all
  *   without the lock; only the swap takes it. The new version is then on
  *   probation: if it fails within probation_polls polls, the host rolls
  *   back to the previous version and the state it had at the swap.
@@ -33,62 +33,10 @@
 #include "core/file.h"
 #include "core/size.h"
 #include "core/log.h"
-#include "plugin/instance.h"
-#include "plugin/internal.h"
-#include "plugin/python_source.h"
+#include "plugin/plugin_private.h"
 
 #define MAX_BACKOFF_MS 60000u
 #define MAX_STATE_FILE_BYTES (1024u * 1024u)
-
-struct plugin_version {
-        wasmtime_component_t *component;
-        struct digest digest;
-        char hex[DIGEST_HEX_SIZE];
-        struct file_identity identity;
-        time_t loaded_at;
-        bool imports_leds; /* it can drive the LEDs (and owns them, if granted) */
-        /* Python source run on the shared runtime (then `component` is the
-         * runtime and grants are checked at each call), or NULL. */
-        struct source_module *modules;
-        size_t module_count;
-};
-
-struct saved_state {
-        uint8_t *bytes; /* NULL when there is none */
-        size_t size;
-};
-
-struct plugin {
-        struct plugin_config config;
-        struct plugin_engine *engine; /* borrowed */
-        struct hw_board *board;       /* borrowed */
-        struct pipeline *pipeline;    /* borrowed; trial polls go there; may be NULL */
-        char state_path[PATH_MAX];    /* "" when states are not kept on disk */
-        double state_write_interval_s;
-        plugin_change_listener change_listener;
-        void *change_listener_data;
-
-        pthread_mutex_t state_file_lock; /* serialises writes of state_path */
-        struct timespec state_written_at;
-
-        pthread_mutex_t lock; /* guards everything below */
-        struct plugin_version *version;
-        struct plugin_instance *live;    /* NULL after a crash, until restarted */
-        struct plugin_version *previous; /* last good version, during probation */
-        struct saved_state previous_state;
-        unsigned probation_left;
-        struct saved_state checkpoint;
-        bool is_checkpoint_unwritten;
-        enum plugin_state state;
-        unsigned consecutive_failures;
-        struct timespec restart_not_before;
-        struct file_identity seen_identity; /* of the file, as last checked */
-        bool is_change_reported;
-        struct digest rejected_digest; /* a version that failed to load or on trial */
-        bool has_rejected;
-        struct plugin_status status;
-        struct sandbox_state sandbox;
-};
 
 const char *plugin_failure_kind_name(enum plugin_failure_kind kind) {
         static const char *const names[] = {
@@ -122,13 +70,13 @@ static double seconds_since(const struct timespec *then) {
         return (double)(now.tv_sec - then->tv_sec) + (double)(now.tv_nsec - then->tv_nsec) / 1e9;
 }
 
-static void saved_state_clear(struct saved_state *state) {
+void plugin_saved_state_clear(struct saved_state *state) {
         free(state->bytes);
         state->bytes = NULL;
         state->size = 0;
 }
 
-static int saved_state_copy(const struct saved_state *from, struct saved_state *to) {
+int plugin_saved_state_copy(const struct saved_state *from, struct saved_state *to) {
         to->bytes = NULL;
         to->size = 0;
         if (from->bytes == NULL)
@@ -141,7 +89,7 @@ static int saved_state_copy(const struct saved_state *from, struct saved_state *
         return 0;
 }
 
-static void version_free(struct plugin_version *version) {
+void plugin_version_free(struct plugin_version *version) {
         if (version == NULL)
                 return;
         if (version->component != NULL)
@@ -152,7 +100,7 @@ static void version_free(struct plugin_version *version) {
 
 /* Adds an event to the plugin's reload history and its last error. Called
  * with `lock` held. */
-static void record_event(struct plugin *plugin, const char *kind, const char *version_hex,
+void plugin_record_event(struct plugin *plugin, const char *kind, const char *version_hex,
                          const char *message) {
         struct plugin_status *status = &plugin->status;
         struct plugin_event *event = &status->history[status->history_count % PLUGIN_HISTORY_MAX];
@@ -181,7 +129,7 @@ static void record_failure(struct plugin *plugin, const struct plugin_failure *f
 
 /* --- loading versions and instances ------------------------------------ */
 
-static struct plugin_version *load_version(struct plugin_engine *engine, const char *path,
+struct plugin_version *plugin_load_version(struct plugin_engine *engine, const char *path,
                                            const struct plugin_grants *grants,
                                            struct compile_cancel *cancel, struct ph_error *error) {
         struct plugin_version *version = calloc(1, sizeof(*version));
@@ -216,7 +164,7 @@ static struct plugin_version *load_version(struct plugin_engine *engine, const c
         version->loaded_at = time(NULL);
         return version;
 fail:
-        version_free(version);
+        plugin_version_free(version);
         return NULL;
 }
 
@@ -228,7 +176,7 @@ static void set_instance_failure(struct plugin_failure *failure, const struct ph
 
 /* A fresh instance of `version` with `state` restored (when both the
  * plugin and the state have one). */
-static struct plugin_instance *start_instance(struct plugin *plugin,
+struct plugin_instance *plugin_start_instance(struct plugin *plugin,
                                               const struct plugin_version *version,
                                               const struct saved_state *state, bool is_trial,
                                               struct plugin_failure *failure) {
@@ -307,7 +255,7 @@ static void write_state_file(struct plugin *plugin, bool is_forced) {
         bool is_due = plugin->is_checkpoint_unwritten && plugin->checkpoint.bytes != NULL &&
                       (is_forced ||
                        seconds_since(&plugin->state_written_at) >= plugin->state_write_interval_s);
-        int result = is_due ? saved_state_copy(&plugin->checkpoint, &copy) : 0;
+        int result = is_due ? plugin_saved_state_copy(&plugin->checkpoint, &copy) : 0;
         if (is_due && result == 0)
                 plugin->is_checkpoint_unwritten = false;
         pthread_mutex_unlock(&plugin->lock);
@@ -318,7 +266,7 @@ static void write_state_file(struct plugin *plugin, bool is_forced) {
                                   error.message);
                 clock_gettime(CLOCK_MONOTONIC, &plugin->state_written_at);
         }
-        saved_state_clear(&copy);
+        plugin_saved_state_clear(&copy);
         pthread_mutex_unlock(&plugin->state_file_lock);
 }
 
@@ -376,10 +324,10 @@ static struct plugin *plugin_create(struct plugin_engine *engine,
  * saved state. With `lock` (or before the plugin is shared). Takes
  * `version` on success; on failure it stays the caller's and *failure
  * says why. */
-static int start_first_version(struct plugin *plugin, struct plugin_version *version,
+int plugin_start_first_version(struct plugin *plugin, struct plugin_version *version,
                                struct plugin_failure *failure) {
         struct plugin_instance *instance =
-                start_instance(plugin, version, &plugin->checkpoint, false, failure);
+                plugin_start_instance(plugin, version, &plugin->checkpoint, false, failure);
         if (instance == NULL)
                 return -EINVAL;
         plugin->version = version;
@@ -388,14 +336,14 @@ static int start_first_version(struct plugin *plugin, struct plugin_version *ver
         plugin->consecutive_failures = 0;
         plugin->has_rejected = false;
         plugin->status.instantiations++;
-        record_event(plugin, "loaded", version->hex, plugin->config.path);
+        plugin_record_event(plugin, "loaded", version->hex, plugin->config.path);
         return 0;
 }
 
 /* Records why the plugin's file did not load: its state, last error and a
  * "load-failed" event; a `version` that loaded but did not start (NULL:
  * none) is not tried again until the file changes. With `lock`. */
-static void note_not_loaded(struct plugin *plugin, const struct plugin_version *version,
+void plugin_note_not_loaded(struct plugin *plugin, const struct plugin_version *version,
                             const char *message, const char *traceback) {
         plugin->state = PLUGIN_STATE_NOT_LOADED;
         if (version != NULL) {
@@ -406,7 +354,7 @@ static void note_not_loaded(struct plugin *plugin, const struct plugin_version *
         snprintf(plugin->status.last_traceback, sizeof(plugin->status.last_traceback), "%s",
                  traceback);
         plugin->status.last_error_time = time(NULL);
-        record_event(plugin, "load-failed", version != NULL ? version->hex : NULL, message);
+        plugin_record_event(plugin, "load-failed", version != NULL ? version->hex : NULL, message);
 }
 
 struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_config *config,
@@ -416,14 +364,14 @@ struct plugin *plugin_new(struct plugin_engine *engine, const struct plugin_conf
         if (plugin == NULL)
                 return NULL;
         struct plugin_version *version =
-                load_version(engine, config->path, &plugin->config.grants, NULL, error);
+                plugin_load_version(engine, config->path, &plugin->config.grants, NULL, error);
         if (version == NULL)
                 goto fail;
         plugin->seen_identity = version->identity;
         struct plugin_failure failure;
-        if (start_first_version(plugin, version, &failure) < 0) {
+        if (plugin_start_first_version(plugin, version, &failure) < 0) {
                 ph_error_set(error, -EINVAL, "%s: %s", config->path, failure.message);
-                version_free(version);
+                plugin_version_free(version);
                 goto fail;
         }
         return plugin;
@@ -442,19 +390,19 @@ struct plugin *plugin_open(struct plugin_engine *engine, const struct plugin_con
         if (python_source_identity(config->path, &plugin->seen_identity, NULL) < 0)
                 memset(&plugin->seen_identity, 0, sizeof(plugin->seen_identity));
         struct ph_error load_error = {0};
-        struct plugin_version *version =
-                load_version(engine, config->path, &plugin->config.grants, NULL, &load_error);
+        struct plugin_version *version = plugin_load_version(
+                engine, config->path, &plugin->config.grants, NULL, &load_error);
         struct plugin_failure failure = {0};
         if (version != NULL) {
                 plugin->seen_identity = version->identity;
-                if (start_first_version(plugin, version, &failure) == 0)
+                if (plugin_start_first_version(plugin, version, &failure) == 0)
                         return plugin;
                 ph_error_set(&load_error, -EINVAL, "%s: %s", config->path, failure.message);
         }
         pthread_mutex_lock(&plugin->lock);
-        note_not_loaded(plugin, version, load_error.message, failure.traceback);
+        plugin_note_not_loaded(plugin, version, load_error.message, failure.traceback);
         pthread_mutex_unlock(&plugin->lock);
-        version_free(version);
+        plugin_version_free(version);
         log_write(LOG_LEVEL_ERROR, config->name,
                   "not loaded: %s; it is loaded as soon as its file changes and loads",
                   load_error.message);
@@ -467,10 +415,10 @@ void plugin_free(struct plugin *plugin) {
         drive_outputs_safe(plugin, "is unloaded");
         write_state_file(plugin, true);
         instance_free(plugin->live);
-        version_free(plugin->version);
-        version_free(plugin->previous);
-        saved_state_clear(&plugin->previous_state);
-        saved_state_clear(&plugin->checkpoint);
+        plugin_version_free(plugin->version);
+        plugin_version_free(plugin->previous);
+        plugin_saved_state_clear(&plugin->previous_state);
+        plugin_saved_state_clear(&plugin->checkpoint);
         log_budget_destroy(&plugin->sandbox.log_budget);
         pthread_mutex_destroy(&plugin->lock);
         pthread_mutex_destroy(&plugin->state_file_lock);
@@ -537,7 +485,7 @@ static void after_crash(struct plugin *plugin, const struct plugin_failure *fail
                 snprintf(message, sizeof(message),
                          "quarantined after %u consecutive failures; last: %.800s",
                          plugin->consecutive_failures, failure->message);
-                record_event(plugin, "quarantined", plugin->version->hex, message);
+                plugin_record_event(plugin, "quarantined", plugin->version->hex, message);
                 log_write(LOG_LEVEL_ERROR, plugin->config.name,
                           "%s (the file changing or a reset ends it)", message);
                 return;
@@ -565,14 +513,14 @@ static void roll_back(struct plugin *plugin, const struct plugin_failure *failur
         plugin->rejected_digest = plugin->version->digest;
         plugin->has_rejected = true;
         struct plugin_failure restart_failure;
-        struct plugin_instance *instance = start_instance(
+        struct plugin_instance *instance = plugin_start_instance(
                 plugin, plugin->previous, &plugin->previous_state, false, &restart_failure);
         instance_free(plugin->live);
         plugin->live = instance;
-        version_free(plugin->version);
+        plugin_version_free(plugin->version);
         plugin->version = plugin->previous;
         plugin->previous = NULL;
-        saved_state_clear(&plugin->checkpoint);
+        plugin_saved_state_clear(&plugin->checkpoint);
         plugin->checkpoint = plugin->previous_state;
         plugin->previous_state = (struct saved_state){0};
         plugin->is_checkpoint_unwritten = true;
@@ -580,7 +528,7 @@ static void roll_back(struct plugin *plugin, const struct plugin_failure *failur
         plugin->consecutive_failures = 0;
         plugin->state = PLUGIN_STATE_RUNNING;
         plugin->status.rollbacks++;
-        record_event(plugin, "rolled-back", plugin->version->hex, message);
+        plugin_record_event(plugin, "rolled-back", plugin->version->hex, message);
         log_write(LOG_LEVEL_ERROR, plugin->config.name, "%s: rolled back to version %.12s", message,
                   plugin->version->hex);
         if (instance == NULL) {
@@ -590,7 +538,7 @@ static void roll_back(struct plugin *plugin, const struct plugin_failure *failur
 }
 
 /* Asks the live instance for its state and keeps it as the checkpoint. */
-static void take_checkpoint(struct plugin *plugin) {
+void plugin_take_checkpoint(struct plugin *plugin) {
         if (plugin->live == NULL || !plugin->live->has_lifecycle)
                 return;
         struct saved_state state = {0};
@@ -611,10 +559,10 @@ static void take_checkpoint(struct plugin *plugin) {
         bool is_same = plugin->checkpoint.bytes != NULL && plugin->checkpoint.size == state.size &&
                        memcmp(plugin->checkpoint.bytes, state.bytes, state.size) == 0;
         if (is_same) {
-                saved_state_clear(&state);
+                plugin_saved_state_clear(&state);
                 return;
         }
-        saved_state_clear(&plugin->checkpoint);
+        plugin_saved_state_clear(&plugin->checkpoint);
         plugin->checkpoint = state;
         plugin->is_checkpoint_unwritten = true;
 }
@@ -636,9 +584,9 @@ static int ensure_live_instance(struct plugin *plugin, struct plugin_failure *fa
                 return -EAGAIN;
         }
         if (is_planned)
-                take_checkpoint(plugin);
+                plugin_take_checkpoint(plugin);
         struct plugin_instance *fresh =
-                start_instance(plugin, plugin->version, &plugin->checkpoint, false, failure);
+                plugin_start_instance(plugin, plugin->version, &plugin->checkpoint, false, failure);
         plugin->status.instantiations++;
         if (fresh == NULL) {
                 if (is_planned)
@@ -653,8 +601,8 @@ static int ensure_live_instance(struct plugin *plugin, struct plugin_failure *fa
                   fresh->has_lifecycle && plugin->checkpoint.bytes != NULL
                           ? ", saved state restored"
                           : "");
-        record_event(plugin, is_planned ? "planned-restart" : "restarted", plugin->version->hex,
-                     NULL);
+        plugin_record_event(plugin, is_planned ? "planned-restart" : "restarted",
+                            plugin->version->hex, NULL);
         instance_free(plugin->live);
         plugin->live = fresh;
         plugin->state = PLUGIN_STATE_RUNNING;
@@ -694,14 +642,15 @@ int plugin_poll(struct plugin *plugin, struct reading_list *ret_readings,
         plugin->status.polls++;
         if (result == 0) {
                 plugin->consecutive_failures = 0;
-                take_checkpoint(plugin);
+                plugin_take_checkpoint(plugin);
                 if (plugin->probation_left > 0 && --plugin->probation_left == 0) {
-                        record_event(plugin, "accepted", plugin->version->hex, "passed probation");
+                        plugin_record_event(plugin, "accepted", plugin->version->hex,
+                                            "passed probation");
                         log_write(LOG_LEVEL_INFO, plugin->config.name,
                                   "version %.12s passed probation", plugin->version->hex);
-                        version_free(plugin->previous);
+                        plugin_version_free(plugin->previous);
                         plugin->previous = NULL;
-                        saved_state_clear(&plugin->previous_state);
+                        plugin_saved_state_clear(&plugin->previous_state);
                 }
                 goto done;
         }
@@ -721,208 +670,6 @@ done:
         return result;
 }
 
-/* --- reloading --------------------------------------------------------- */
-
-static void reject(struct plugin *plugin, const struct digest *digest, const char *hex,
-                   const char *message) {
-        pthread_mutex_lock(&plugin->lock);
-        if (digest != NULL) {
-                plugin->rejected_digest = *digest;
-                plugin->has_rejected = true;
-        }
-        snprintf(plugin->status.last_error, sizeof(plugin->status.last_error), "%s", message);
-        plugin->status.last_traceback[0] = '\0';
-        plugin->status.last_error_time = time(NULL);
-        plugin->status.rejected_reloads++;
-        record_event(plugin, "rejected", hex, message);
-        /* Copied under the lock: a rollback on the poll thread may free
-         * the version as soon as the lock is released. */
-        char running[DIGEST_HEX_SIZE];
-        snprintf(running, sizeof(running), "%s",
-                 plugin->version != NULL ? plugin->version->hex : "?");
-        pthread_mutex_unlock(&plugin->lock);
-        log_write(LOG_LEVEL_ERROR, plugin->config.name,
-                  "new version rejected, version %.12s keeps running: %s", running, message);
-}
-
-/* Polls a trial instance once: its LED calls are held back and it is
- * thrown away afterwards. The outcome is published (origin "trial"). */
-static int try_version(struct plugin *plugin, const struct plugin_version *version,
-                       const struct saved_state *state, struct plugin_failure *failure) {
-        struct poll_record *record =
-                plugin->pipeline != NULL ? poll_record_new(plugin->config.name) : NULL;
-        struct timespec started, finished;
-        clock_gettime(CLOCK_MONOTONIC, &started);
-        if (record != NULL) {
-                record->origin = POLL_ORIGIN_TRIAL;
-                record->started_ms = clock_realtime_ms();
-                snprintf(record->version, sizeof(record->version), "%.12s", version->hex);
-        }
-        struct reading_list readings = {0};
-        int result = -EINVAL;
-        struct plugin_instance *trial = start_instance(plugin, version, state, true, failure);
-        if (trial != NULL) {
-                bool is_poisoned = false;
-                result = instance_poll(trial, &readings, failure, &is_poisoned);
-                instance_free(trial);
-        }
-        if (record != NULL) {
-                clock_gettime(CLOCK_MONOTONIC, &finished);
-                record->duration_ms = clock_ms_between(&started, &finished);
-                record->finished_ms = clock_realtime_ms();
-                if (result == 0) {
-                        record->readings = readings;
-                        readings = (struct reading_list){0};
-                } else if (poll_record_set_failure(record, POLL_OUTCOME_FAILED,
-                                                   plugin_failure_kind_name(failure->kind),
-                                                   failure->message, failure->traceback) < 0) {
-                        /* the kind is kept; the texts are lost */
-                }
-                pipeline_publish(plugin->pipeline, record);
-        }
-        reading_list_clear(&readings);
-        return result;
-}
-
-/* The reload of a plugin that is not loaded: `version` (taken) becomes its
- * first, as at start-up, or the reason it did not start is recorded. */
-static int load_first_version(struct plugin *plugin, struct plugin_version *version,
-                              struct ph_error *error) {
-        struct plugin_failure failure = {0};
-        struct ph_error why = {0};
-        pthread_mutex_lock(&plugin->lock);
-        int result = start_first_version(plugin, version, &failure);
-        if (result < 0) {
-                ph_error_set(&why, -EINVAL, "%s: %s", plugin->config.path, failure.message);
-                note_not_loaded(plugin, version, why.message, failure.traceback);
-        }
-        pthread_mutex_unlock(&plugin->lock);
-        if (result < 0) {
-                log_write(LOG_LEVEL_ERROR, plugin->config.name, "still not loaded: %s",
-                          why.message);
-                version_free(version);
-                return ph_error_set(error, -EINVAL, "%s", why.message);
-        }
-        log_write(LOG_LEVEL_INFO, plugin->config.name,
-                  "loaded %s (version %.12s), now that it loads; polling every %g s",
-                  plugin->config.path, version->hex, plugin->config.interval_s);
-        return 0;
-}
-
-int plugin_reload(struct plugin *plugin, struct compile_cancel *cancel, struct ph_error *error) {
-        struct ph_error load_error = {0};
-        struct plugin_version *version = load_version(plugin->engine, plugin->config.path,
-                                                      &plugin->config.grants, cancel, &load_error);
-        if (version == NULL && load_error.code == -ECANCELED) {
-                /* Stopping: the version was not judged. Forget having seen
-                 * the file, so the next poll's check notices it again. */
-                pthread_mutex_lock(&plugin->lock);
-                memset(&plugin->seen_identity, 0, sizeof(plugin->seen_identity));
-                pthread_mutex_unlock(&plugin->lock);
-                log_write(LOG_LEVEL_INFO, plugin->config.name, "reload abandoned: %s",
-                          load_error.message);
-                return ph_error_set(error, -ECANCELED, "%s", load_error.message);
-        }
-        if (version == NULL) {
-                /* A file that does not load may still be half-written: the
-                 * next change tries again. */
-                if (plugin_is_loaded(plugin)) {
-                        reject(plugin, NULL, NULL, load_error.message);
-                } else {
-                        pthread_mutex_lock(&plugin->lock);
-                        note_not_loaded(plugin, NULL, load_error.message, "");
-                        pthread_mutex_unlock(&plugin->lock);
-                        log_write(LOG_LEVEL_ERROR, plugin->config.name, "still not loaded: %s",
-                                  load_error.message);
-                }
-                return ph_error_set(error, load_error.code, "%s", load_error.message);
-        }
-        pthread_mutex_lock(&plugin->lock);
-        /* Only this thread (the reloader) gives a plugin its first version. */
-        bool is_loaded = plugin->version != NULL;
-        bool is_current = is_loaded && memcmp(&version->digest, &plugin->version->digest,
-                                              sizeof(version->digest)) == 0;
-        bool is_rejected =
-                plugin->has_rejected &&
-                memcmp(&version->digest, &plugin->rejected_digest, sizeof(version->digest)) == 0;
-        struct saved_state trial_state = {0};
-        int result = is_loaded ? saved_state_copy(&plugin->checkpoint, &trial_state) : 0;
-        pthread_mutex_unlock(&plugin->lock);
-        if (!is_loaded && !is_rejected)
-                return load_first_version(plugin, version, error);
-        if (is_current || is_rejected || result < 0) {
-                version_free(version);
-                saved_state_clear(&trial_state);
-                return result;
-        }
-
-        struct plugin_failure failure;
-        result = try_version(plugin, version, &trial_state, &failure);
-        saved_state_clear(&trial_state);
-        if (result < 0) {
-                char message[PH_ERROR_MESSAGE_MAX];
-                snprintf(message, sizeof(message), "trial poll of %.12s failed (%s): %.700s",
-                         version->hex, plugin_failure_kind_name(failure.kind), failure.message);
-                reject(plugin, &version->digest, version->hex, message);
-                version_free(version);
-                return ph_error_set(error, -EINVAL, "%s", message);
-        }
-
-        /* The swap: save the old instance's state, hand it to a fresh
-         * instance of the new version, switch. Polls wait only this long. */
-        pthread_mutex_lock(&plugin->lock);
-        take_checkpoint(plugin);
-        struct saved_state swap_state = {0};
-        result = saved_state_copy(&plugin->checkpoint, &swap_state);
-        struct plugin_instance *fresh =
-                result < 0 ? NULL : start_instance(plugin, version, &swap_state, false, &failure);
-        if (fresh == NULL) {
-                pthread_mutex_unlock(&plugin->lock);
-                saved_state_clear(&swap_state);
-                char message[PH_ERROR_MESSAGE_MAX];
-                snprintf(message, sizeof(message), "starting %.12s failed: %.800s", version->hex,
-                         failure.message);
-                reject(plugin, &version->digest, version->hex, message);
-                version_free(version);
-                return ph_error_set(error, -EINVAL, "%s", message);
-        }
-        struct plugin_instance *old_instance = plugin->live;
-        version_free(plugin->previous);
-        saved_state_clear(&plugin->previous_state);
-        if (plugin->config.probation_polls > 0) {
-                plugin->previous = plugin->version;
-                plugin->previous_state = swap_state;
-        } else {
-                version_free(plugin->version);
-                saved_state_clear(&swap_state);
-        }
-        char old_hex[DIGEST_HEX_SIZE];
-        snprintf(old_hex, sizeof(old_hex), "%s", plugin->version->hex);
-        plugin->version = version;
-        plugin->live = fresh;
-        plugin->probation_left = plugin->config.probation_polls;
-        plugin->state = PLUGIN_STATE_RUNNING;
-        plugin->consecutive_failures = 0;
-        plugin->has_rejected = false;
-        plugin->status.reloads++;
-        plugin->status.instantiations++;
-        char message[160];
-        snprintf(message, sizeof(message), "replaced %.12s%s", old_hex,
-                 fresh->has_lifecycle && plugin->checkpoint.bytes != NULL ? ", state handed over"
-                                                                          : "");
-        record_event(plugin, "reloaded", version->hex, message);
-        /* Copied under the lock: once it is released, a failure on
-         * probation may roll back and free `version`. */
-        char new_hex[DIGEST_HEX_SIZE];
-        snprintf(new_hex, sizeof(new_hex), "%s", version->hex);
-        pthread_mutex_unlock(&plugin->lock);
-        instance_free(old_instance);
-        log_write(LOG_LEVEL_INFO, plugin->config.name,
-                  "reloaded: version %.12s %s; on probation for %u polls", new_hex, message,
-                  plugin->config.probation_polls);
-        return 0;
-}
-
 int plugin_reset(struct plugin *plugin) {
         pthread_mutex_lock(&plugin->lock);
         bool was_quarantined = plugin->state == PLUGIN_STATE_QUARANTINED;
@@ -930,7 +677,7 @@ int plugin_reset(struct plugin *plugin) {
                 plugin->state = PLUGIN_STATE_FAILED;
                 plugin->consecutive_failures = 0;
                 plugin->restart_not_before = (struct timespec){0};
-                record_event(plugin, "reset", plugin->version->hex, "quarantine lifted");
+                plugin_record_event(plugin, "reset", plugin->version->hex, "quarantine lifted");
         }
         pthread_mutex_unlock(&plugin->lock);
         if (was_quarantined)
