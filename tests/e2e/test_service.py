@@ -251,7 +251,6 @@ def test_sighup_refuses_a_broken_config_and_keeps_running(tmp_path, daemons, not
     write_config(tmp_path, "[http]\nenabled = no\nport = 9999\n" + counter_section())
     daemon.signal(signal.SIGHUP)
     # A typed diff: each changed key is named.
-    daemon.wait_for_log("SIGHUP: [http] enabled changed: applied at the next restart")
     daemon.wait_for_log("SIGHUP: [http] port changed: applied at the next restart")
     daemon.wait_for_log("SIGHUP: applied; the plugins run on as they were")
     assert daemon.process.poll() is None
