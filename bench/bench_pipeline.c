@@ -1,10 +1,11 @@
 /* bench_pipeline: what the poll pipeline costs a plugin's thread per poll.
  *
  * Publishes N records (two readings each, like the example plugin's poll)
- * to five subscribers whose deliver copies the readings (as the recorders
- * do), and times each pipeline_publish on the publishing thread. Baseline in
- * the same run: the hand-wired fan-out the pipeline replaced, five direct
- * calls of the same deliver on the publishing thread.
+ * to the host's five consumers as `pyhost run` subscribes them (stdout and
+ * web with queues and threads of their own; liveness, history and MQTT
+ * inline), each deliver summing the readings, and times each
+ * pipeline_publish on the publishing thread. Baseline in the same run: five
+ * direct calls of the same deliver on the publishing thread.
  *
  * Prints one JSON object: publish_ns_p50, publish_ns_p99 (pipeline),
  * baseline_fanout_ns_p50 (direct calls), records, dropped. */
@@ -62,9 +63,10 @@ int main(int argc, char **argv) {
                 return 1;
         static const char *const names[SUBSCRIBERS] = {"stdout", "liveness", "history", "mqtt",
                                                        "web"};
+        static const size_t capacities[SUBSCRIBERS] = {256, 0, 0, 0, 256};
         for (size_t s = 0; s < SUBSCRIBERS; s++) {
                 struct pipeline_subscriber_spec spec = {
-                        .name = names[s], .capacity = 256, .deliver = deliver};
+                        .name = names[s], .capacity = capacities[s], .deliver = deliver};
                 unsigned id;
                 if (pipeline_subscribe(pipeline, &spec, &id, NULL) < 0)
                         return 1;

@@ -1,9 +1,11 @@
 /* host_outputs.c - the pipeline's consumers that belong to `pyhost run`
  * itself: stdout (one JSON line per poll with readings) and the log (one
  * error line per failed poll, with the guest's traceback), the history and
- * MQTT recorders, and liveness. Each is a subscriber with its own queue and
- * thread (core/pipeline.h); the web server is the fifth (host.c subscribes
- * it with the server). Which records each takes:
+ * MQTT recorders, and liveness. stdout is a subscriber with its own queue
+ * and thread (core/pipeline.h); history, MQTT and liveness are inline
+ * subscribers (their writers already have bounded queues and threads of
+ * their own); the web server is the fifth (host.c subscribes it with the
+ * server, with its own queue and thread). Which records each takes:
  *
  *   stdout/log  scheduled and operator polls; skipped ones say nothing
  *               new (the plugin logged entering quarantine or a backoff),
@@ -15,7 +17,9 @@
  *
  * Lifecycle records go to the web server only (the plugin logs them).
  *
- * Threads: each deliver on its subscriber's thread. */
+ * Threads: deliver_console on its subscriber's thread; the inline ones on
+ * the publishing plugin thread, with no lock held (they act on poll
+ * records only, which are published with none held). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -111,24 +115,29 @@ static void deliver_liveness(const struct poll_record *record, void *data) {
                         liveness_beat(&host->running.liveness, i, clock_monotonic_ms());
 }
 
-static int subscribe(struct host *host, const char *name, pipeline_deliver deliver,
+static int subscribe(struct host *host, const char *name, size_t capacity, pipeline_deliver deliver,
                      struct host_subscription *subscription, struct ph_error *error) {
         struct pipeline_subscriber_spec spec = {
-                .name = name, .capacity = OUTPUT_QUEUE_RECORDS, .deliver = deliver, .data = host};
+                .name = name, .capacity = capacity, .deliver = deliver, .data = host};
         int result = pipeline_subscribe(host->pipeline, &spec, &subscription->id, error);
         subscription->is_subscribed = result == 0;
         return result;
 }
 
 int host_outputs_subscribe(struct host *host, struct ph_error *error) {
-        if (subscribe(host, "stdout", deliver_console, &host->console, error) < 0 ||
-            subscribe(host, "liveness", deliver_liveness, &host->liveness, error) < 0)
+        /* stdout writes: its own queue and thread. The others only copy into
+         * a bounded queue of their own (the history's and MQTT's writer
+         * threads have one) or set an atomic: inline, on the plugin's thread,
+         * which then wakes no thread for them. */
+        if (subscribe(host, "stdout", OUTPUT_QUEUE_RECORDS, deliver_console, &host->console,
+                      error) < 0 ||
+            subscribe(host, "liveness", 0, deliver_liveness, &host->liveness, error) < 0)
                 return -1;
         if (host->history != NULL &&
-            subscribe(host, "history", deliver_history, &host->history_feed, error) < 0)
+            subscribe(host, "history", 0, deliver_history, &host->history_feed, error) < 0)
                 return -1;
         if (host->mqtt != NULL &&
-            subscribe(host, "mqtt", deliver_mqtt, &host->mqtt_feed, error) < 0)
+            subscribe(host, "mqtt", 0, deliver_mqtt, &host->mqtt_feed, error) < 0)
                 return -1;
         return 0;
 }

@@ -34,7 +34,9 @@
  *  http.scheduler_lock      http/server.c: hands a request to the scheduler
  *  scheduler.lock           plugin/scheduler.c (leaf)
  *  reloader.lock            plugin/reloader.c (leaf)
- *  host.recorders_lock      cli/host.h: the history and MQTT pointers
+ *  host.recorders_lock      cli/host.h: the history and MQTT pointers; taken
+ *                           by the inline consumers on a plugin's thread
+ *                           for poll records, published with no lock held
  *  history.lock             store/history.c: its queue (leaf)
  *  history_file.lock        store/history_file.c: a running check (leaf)
  *  mqtt.lock                mqtt/mqtt.c: its queue (leaf)

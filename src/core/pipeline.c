@@ -22,6 +22,7 @@ struct subscriber {
         bool is_stopping;
         bool is_busy;    /* its deliver is running */
         bool is_waiting; /* its thread sleeps on `wake`: a record must signal */
+        bool is_inline;  /* no queue, no thread: delivered on the publisher's */
         size_t capacity, head, depth, high_water;
         uint64_t delivered, dropped;
         struct poll_record **ring;
@@ -31,8 +32,9 @@ struct pipeline {
         pthread_mutex_t lock;   /* the slots, every queue and every counter */
         pthread_cond_t drained; /* a deliver finished */
         uint64_t published, lost;
-        /* Publishers between their unlock and their last signal: a
-         * subscriber is freed only when none is (see pipeline_unsubscribe). */
+        /* Publishers between their unlock and their last signal or inline
+         * deliver: a subscriber is freed only when none is
+         * (pipeline_unsubscribe waits). */
         unsigned signalling;
         pthread_cond_t signalled; /* `signalling` fell to 0 */
         struct subscriber *slots[PIPELINE_MAX_SUBSCRIBERS];
@@ -189,12 +191,13 @@ static void free_subscriber(struct subscriber *subscriber) {
 
 int pipeline_subscribe(struct pipeline *pipeline, const struct pipeline_subscriber_spec *spec,
                        unsigned *ret_id, struct ph_error *error) {
-        if (spec->capacity == 0 || spec->deliver == NULL || spec->capacity > SIZE_MAX / 2)
-                return ph_error_set(error, -EINVAL, "pipeline: subscriber %s: no queue or deliver",
+        if (spec->deliver == NULL || spec->capacity > SIZE_MAX / 2)
+                return ph_error_set(error, -EINVAL, "pipeline: subscriber %s: no deliver",
                                     spec->name);
+        bool is_inline = spec->capacity == 0;
         struct subscriber *subscriber = calloc(1, sizeof(*subscriber));
-        struct poll_record **ring = calloc(spec->capacity, sizeof(*ring));
-        if (subscriber == NULL || ring == NULL) {
+        struct poll_record **ring = is_inline ? NULL : calloc(spec->capacity, sizeof(*ring));
+        if (subscriber == NULL || (ring == NULL && !is_inline)) {
                 free(subscriber);
                 free(ring);
                 return ph_error_set(error, -ENOMEM, "pipeline: subscriber %s: out of memory",
@@ -206,6 +209,7 @@ int pipeline_subscribe(struct pipeline *pipeline, const struct pipeline_subscrib
         subscriber->data = spec->data;
         subscriber->capacity = spec->capacity;
         subscriber->ring = ring;
+        subscriber->is_inline = is_inline;
         pthread_cond_init(&subscriber->wake, NULL);
 
         pthread_mutex_lock(&pipeline->lock);
@@ -218,11 +222,15 @@ int pipeline_subscribe(struct pipeline *pipeline, const struct pipeline_subscrib
                 return ph_error_set(error, -E2BIG, "pipeline: subscriber %s: already %d",
                                     spec->name, PIPELINE_MAX_SUBSCRIBERS);
         }
-        pthread_attr_t attributes;
-        pthread_attr_init(&attributes);
-        pthread_attr_setstacksize(&attributes, SUBSCRIBER_STACK_BYTES);
-        int result = pthread_create(&subscriber->thread, &attributes, run_subscriber, subscriber);
-        pthread_attr_destroy(&attributes);
+        int result = 0;
+        if (!is_inline) {
+                pthread_attr_t attributes;
+                pthread_attr_init(&attributes);
+                pthread_attr_setstacksize(&attributes, SUBSCRIBER_STACK_BYTES);
+                result = pthread_create(&subscriber->thread, &attributes, run_subscriber,
+                                        subscriber);
+                pthread_attr_destroy(&attributes);
+        }
         if (result != 0) {
                 pthread_mutex_unlock(&pipeline->lock);
                 free_subscriber(subscriber);
@@ -251,7 +259,8 @@ void pipeline_unsubscribe(struct pipeline *pipeline, unsigned id) {
         pthread_mutex_unlock(&pipeline->lock);
         if (subscriber == NULL)
                 return;
-        pthread_join(subscriber->thread, NULL);
+        if (!subscriber->is_inline)
+                pthread_join(subscriber->thread, NULL);
         free_subscriber(subscriber);
 }
 
@@ -272,11 +281,17 @@ void pipeline_publish(struct pipeline *pipeline, struct poll_record *record) {
          * not wake into a held lock. `signalling` keeps each condition alive
          * until its signal is sent (pipeline_unsubscribe waits for it). */
         pthread_cond_t *to_wake[PIPELINE_MAX_SUBSCRIBERS];
-        size_t wake_count = 0;
+        struct subscriber *to_call[PIPELINE_MAX_SUBSCRIBERS];
+        size_t wake_count = 0, call_count = 0;
         for (unsigned id = 0; id < PIPELINE_MAX_SUBSCRIBERS; id++) {
                 struct subscriber *subscriber = pipeline->slots[id];
                 if (subscriber == NULL)
                         continue;
+                if (subscriber->is_inline) {
+                        subscriber->delivered++;
+                        to_call[call_count++] = subscriber;
+                        continue;
+                }
                 if (subscriber->depth == subscriber->capacity) {
                         subscriber->dropped++;
                         continue;
@@ -291,7 +306,7 @@ void pipeline_publish(struct pipeline *pipeline, struct poll_record *record) {
                         to_wake[wake_count++] = &subscriber->wake;
                 }
         }
-        if (wake_count == 0) {
+        if (wake_count == 0 && call_count == 0) {
                 pthread_mutex_unlock(&pipeline->lock);
                 poll_record_unref(record);
                 return;
@@ -300,6 +315,8 @@ void pipeline_publish(struct pipeline *pipeline, struct poll_record *record) {
         pthread_mutex_unlock(&pipeline->lock);
         for (size_t i = 0; i < wake_count; i++)
                 pthread_cond_signal(to_wake[i]);
+        for (size_t i = 0; i < call_count; i++)
+                to_call[i]->deliver(record, to_call[i]->data);
         pthread_mutex_lock(&pipeline->lock);
         if (--pipeline->signalling == 0)
                 pthread_cond_broadcast(&pipeline->signalled);

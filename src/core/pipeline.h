@@ -17,8 +17,8 @@
  * Threads: pipeline_publish from any thread (the plugins' threads);
  * subscribe and unsubscribe from the owner's thread; each subscriber's
  * deliver runs on that subscriber's own thread, one record at a time, in
- * publication order. Locks: the pipeline's lock guards the subscriber list
- * and the queues, is held only for pointer pushes and pops, and is never
+ * publication order (an inline subscriber's, on the publisher's thread). Locks: the pipeline's lock
+ * guards the subscriber list and the queues, is held only for pointer pushes and pops, and is never
  * held across a deliver (see the lock order in core/locks.h). */
 #ifndef PH_PIPELINE_H
 #define PH_PIPELINE_H
@@ -125,7 +125,12 @@ typedef void (*pipeline_deliver)(const struct poll_record *record, void *data);
 
 struct pipeline_subscriber_spec {
         const char *name; /* for stats and logs, copied: "stdout", "history", ... */
-        size_t capacity;  /* records that may wait; at least 1 */
+        /* Records that may wait in its own queue, for its own thread. 0: an
+         * inline subscriber, delivered on the publisher's thread: only for
+         * a deliver that copies into a bounded queue of its own (the
+         * history's and MQTT's writers have one) or sets atomics, and takes
+         * no lock but leaves; it costs the publisher no thread wake. */
+        size_t capacity;
         pipeline_deliver deliver;
         void *data; /* handed to deliver; borrowed */
 };
@@ -133,9 +138,10 @@ struct pipeline_subscriber_spec {
 #define PIPELINE_MAX_SUBSCRIBERS 8
 #define PIPELINE_SUBSCRIBER_NAME_MAX 32
 
-/* Starts a subscriber (its queue and thread). Records published before this
- * returns are not delivered to it. Returns 0 with *ret_id set, or -E2BIG
- * (too many), -EINVAL (capacity 0, no deliver) or -ENOMEM/-EAGAIN. */
+/* Starts a subscriber (its queue and thread, unless inline). Records
+ * published before this returns are not delivered to it. Returns 0 with
+ * *ret_id set, or -E2BIG (too many), -EINVAL (no deliver) or
+ * -ENOMEM/-EAGAIN. */
 PH_MUST_USE int pipeline_subscribe(struct pipeline *pipeline,
                                    const struct pipeline_subscriber_spec *spec, unsigned *ret_id,
                                    struct ph_error *error);

@@ -51,7 +51,8 @@ static int try_version(struct plugin *plugin, const struct plugin_version *versi
         }
         struct reading_list readings = {0};
         int result = -EINVAL;
-        struct plugin_instance *trial = plugin_start_instance(plugin, version, state, true, failure);
+        struct plugin_instance *trial =
+                plugin_start_instance(plugin, version, state, true, failure);
         if (trial != NULL) {
                 bool is_poisoned = false;
                 result = instance_poll(trial, &readings, failure, &is_poisoned);
@@ -102,8 +103,8 @@ static int load_first_version(struct plugin *plugin, struct plugin_version *vers
 
 int plugin_reload(struct plugin *plugin, struct compile_cancel *cancel, struct ph_error *error) {
         struct ph_error load_error = {0};
-        struct plugin_version *version = plugin_load_version(plugin->engine, plugin->config.path,
-                                                      &plugin->config.grants, cancel, &load_error);
+        struct plugin_version *version = plugin_load_version(
+                plugin->engine, plugin->config.path, &plugin->config.grants, cancel, &load_error);
         if (version == NULL && load_error.code == -ECANCELED) {
                 /* Stopping: the version was not judged. Forget having seen
                  * the file, so the next poll's check notices it again. */
@@ -166,7 +167,8 @@ int plugin_reload(struct plugin *plugin, struct compile_cancel *cancel, struct p
         struct saved_state swap_state = {0};
         result = plugin_saved_state_copy(&plugin->checkpoint, &swap_state);
         struct plugin_instance *fresh =
-                result < 0 ? NULL : plugin_start_instance(plugin, version, &swap_state, false, &failure);
+                result < 0 ? NULL
+                           : plugin_start_instance(plugin, version, &swap_state, false, &failure);
         if (fresh == NULL) {
                 pthread_mutex_unlock(&plugin->lock);
                 plugin_saved_state_clear(&swap_state);

@@ -220,17 +220,62 @@ static void test_subscribers_are_bounded_and_checked(void **state) {
         struct consumer consumer;
         consumer_init(&consumer);
         struct pipeline_subscriber_spec spec = {
-                .name = "zero", .capacity = 0, .deliver = deliver, .data = &consumer};
+                .name = "nothing", .capacity = 1, .deliver = NULL, .data = &consumer};
         unsigned id = 0;
         struct ph_error error = {0};
         assert_int_equal(pipeline_subscribe(pipeline, &spec, &id, &error), -EINVAL);
-        assert_non_null(strstr(error.message, "zero"));
+        assert_non_null(strstr(error.message, "nothing"));
+        spec.deliver = deliver;
         spec.capacity = 1;
         for (int i = 0; i < PIPELINE_MAX_SUBSCRIBERS; i++)
                 assert_int_equal(pipeline_subscribe(pipeline, &spec, &id, NULL), 0);
         assert_int_equal(pipeline_subscribe(pipeline, &spec, &id, &error), -E2BIG);
         pipeline_free(pipeline);
         consumer_destroy(&consumer);
+}
+
+/* An inline subscriber runs on the publisher's thread: delivered before
+ * pipeline_publish returns, with no thread of its own. */
+static _Thread_local bool is_publisher_thread;
+
+static void deliver_inline(const struct poll_record *record, void *data) {
+        (void)record;
+        struct consumer *consumer = data;
+        consumer->is_in_order = consumer->is_in_order && is_publisher_thread;
+        consumer->seen++;
+}
+
+static void test_an_inline_subscriber_is_delivered_before_publish_returns(void **state) {
+        (void)state;
+        struct pipeline *pipeline = pipeline_new(NULL);
+        struct consumer inline_consumer, queued;
+        consumer_init(&inline_consumer);
+        consumer_init(&queued);
+        struct pipeline_subscriber_spec spec = {.name = "inline",
+                                                .capacity = 0,
+                                                .deliver = deliver_inline,
+                                                .data = &inline_consumer};
+        unsigned id = 0;
+        assert_int_equal(pipeline_subscribe(pipeline, &spec, &id, NULL), 0);
+        subscribe(pipeline, "queued", 10, &queued);
+        is_publisher_thread = true;
+        for (int64_t i = 0; i < 3; i++) {
+                pipeline_publish(pipeline, make_record(i));
+                assert_int_equal(inline_consumer.seen, (size_t)i + 1);
+        }
+        assert_true(inline_consumer.is_in_order); /* every call on this thread */
+        assert_int_equal(pipeline_drain(pipeline, 10000), 0);
+        assert_int_equal(seen(&queued), 3);
+        struct pipeline_stats stats;
+        pipeline_get_stats(pipeline, &stats);
+        assert_int_equal(stats.subscribers[0].capacity, 0);
+        assert_int_equal(stats.subscribers[0].delivered, 3);
+        pipeline_unsubscribe(pipeline, id);
+        pipeline_publish(pipeline, make_record(9));
+        assert_int_equal(inline_consumer.seen, 3);
+        pipeline_free(pipeline);
+        consumer_destroy(&inline_consumer);
+        consumer_destroy(&queued);
 }
 
 int main(void) {
@@ -240,6 +285,7 @@ int main(void) {
                 cmocka_unit_test(test_unsubscribing_delivers_what_was_queued_then_nothing),
                 cmocka_unit_test(test_records_keep_their_failure_and_are_freed_once),
                 cmocka_unit_test(test_subscribers_are_bounded_and_checked),
+                cmocka_unit_test(test_an_inline_subscriber_is_delivered_before_publish_returns),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
