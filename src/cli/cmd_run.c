@@ -64,6 +64,10 @@ static int run(struct host_arguments *arguments, struct host_config *config, cha
         pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
         struct host *host = host_new(arguments, config, &error);
+        if (host == NULL && error.code == -ECANCELED) {
+                log_write(LOG_LEVEL_INFO, "host", "%s", error.message);
+                return 0; /* asked to stop: not a failure */
+        }
         if (host == NULL) {
                 log_write(LOG_LEVEL_ERROR, "host", "%s", error.message);
                 return 1;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "cli/stop_watch.h"
 #include "core/log.h"
 
 /* The web server's queue: every poll's record, several seconds' worth. */
@@ -241,6 +242,10 @@ void host_stop_running(struct host *host, struct stop_guard *guard) {
 
 /* --- the host ----------------------------------------------------------- */
 
+void host_abandon_compiles(void *engine) {
+        plugin_engine_abandon_compiles(engine);
+}
+
 struct host *host_new(const struct host_arguments *arguments, const struct host_config *config,
                       struct ph_error *error) {
         struct host *host = calloc(1, sizeof(*host));
@@ -269,10 +274,20 @@ struct host *host_new(const struct host_arguments *arguments, const struct host_
         log_write(LOG_LEVEL_INFO, "host", "board: %s; compiled-code cache: %s",
                   host->board->ops->name,
                   host->config.cache_dir[0] != '\0' ? host->config.cache_dir : "off");
+        /* Loading may compile for seconds (minutes on a small board): a
+         * SIGTERM meanwhile abandons the compile and stops the start. */
+        struct stop_watch watch;
+        stop_watch_start(&watch, host_abandon_compiles, host->engine);
         for (size_t i = 0; i < host->config.plugin_count; i++) {
                 if (arguments->interval_s > 0)
                         host->config.plugins[i].interval_s = arguments->interval_s;
                 host_load_plugin(host, &host->config.plugins[i]);
+        }
+        int stop_signal = stop_watch_finish(&watch);
+        if (stop_signal != 0) {
+                ph_error_set(error, -ECANCELED, "%s while loading the plugins: stopped",
+                             strsignal(stop_signal));
+                goto fail;
         }
         if (host->running.count == 0) {
                 ph_error_set(error, -ENOENT, "no plugin could be loaded");

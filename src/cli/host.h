@@ -65,6 +65,7 @@ struct host {
         struct host_running running;
         struct http_server *http; /* NULL when disabled or not started */
         bool is_serving;          /* made: later failures are logged, not fatal */
+        int stop_signal;          /* taken during a SIGHUP's checks: stop after it */
 
         /* The recorders, taken (set to NULL) under recorders_lock by
          * whoever stops them first: the main thread or the stop guard. */
@@ -77,9 +78,11 @@ struct host {
 };
 
 /* Makes the host from `config` (taken by copy): engine, board, pipeline
- * and its consumers, every plugin (one that does not load is logged and
- * left out), then starts polling. Returns NULL with `error` set when the
- * host itself cannot run. Free with host_free. */
+ * and its consumers, every plugin (one that does not load is listed as not
+ * loaded), then starts polling. Returns NULL with `error` set when the host
+ * itself cannot run, or with -ECANCELED when SIGINT or SIGTERM came while
+ * it loaded the plugins (the compile in progress is abandoned). Free with
+ * host_free. */
 PH_MUST_USE struct host *host_new(const struct host_arguments *arguments,
                                   const struct host_config *config, struct ph_error *error);
 
@@ -91,6 +94,10 @@ int host_serve(struct host *host, const sigset_t *signals);
 /* Stops polling, flushes the recorders and frees everything; the stop is
  * bounded by the config's stop_timeout_s when `is_bounded`. Accepts NULL. */
 void host_free(struct host *host, bool is_bounded);
+
+/* A stop signal while the main thread loads or checks plugins (a
+ * stop_watch's on_stop; `engine` is the host's plugin_engine). */
+void host_abandon_compiles(void *engine);
 
 /* Shared by host.c and host_signals.c. */
 void host_load_plugin(struct host *host, const struct plugin_config *plugin_config);

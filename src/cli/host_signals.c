@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/host.h"
+#include "cli/stop_watch.h"
 #include "core/log.h"
 
 /* Reads the config as at start-up (file, PLUGIN.wasm arguments,
@@ -204,7 +205,17 @@ static void reload_config(struct host *host, struct service_watchdog *watchdog) 
         }
         if (next->plugin_count != running->count)
                 is_set_changed = true;
+        /* Checking may compile: a SIGTERM meanwhile abandons it, refuses
+         * the reload and stops the host right after. */
+        struct stop_watch watch;
+        stop_watch_start(&watch, host_abandon_compiles, host->engine);
         service_run_watched(inspect_new_plugins, &work, watchdog, &running->liveness);
+        host->stop_signal = stop_watch_finish(&watch);
+        if (host->stop_signal != 0) {
+                ph_error_set(&error, -ECANCELED, "%s while checking the new plugins",
+                             strsignal(host->stop_signal));
+                goto refuse;
+        }
         if (work.result < 0) {
                 error = work.error;
                 goto refuse;
@@ -277,6 +288,8 @@ int host_serve(struct host *host, const sigset_t *signals) {
                         continue; /* EAGAIN: time for a check; EINTR */
                 if (signal_number == SIGHUP) {
                         reload_config(host, &watchdog);
+                        if (host->stop_signal != 0)
+                                return host->stop_signal;
                 } else if (signal_number == SIGUSR1) {
                         log_write(LOG_LEVEL_INFO, "host", "SIGUSR1: lifting quarantines");
                         for (size_t i = 0; i < host->running.count; i++)

@@ -93,6 +93,7 @@ static struct plugin_engine *new_engine(const char *cache_dir, bool is_unlimited
         }
         pthread_mutex_init(&engine->ticker_lock, NULL);
         pthread_mutex_init(&engine->runtime_lock, NULL);
+        compile_cancel_init(&engine->stop_cancel);
         pthread_condattr_t attributes;
         pthread_condattr_init(&attributes);
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
@@ -198,6 +199,7 @@ void plugin_engine_free(struct plugin_engine *engine) {
         if (engine->python_runtime != NULL)
                 wasmtime_component_delete(engine->python_runtime);
         pthread_mutex_destroy(&engine->runtime_lock);
+        compile_cancel_destroy(&engine->stop_cancel);
         if (engine->linker != NULL)
                 wasmtime_component_linker_delete(engine->linker);
         if (engine->engine != NULL)
@@ -256,6 +258,11 @@ int engine_load_component(struct plugin_engine *engine, const char *path,
                 return result;
         }
         /* Takes the bytes. */
-        return component_cache_get(engine, bytes, size, ret_digest, path, cancel, ret_component,
+        return component_cache_get(engine, bytes, size, ret_digest, path,
+                                   cancel != NULL ? cancel : &engine->stop_cancel, ret_component,
                                    error);
+}
+
+void plugin_engine_abandon_compiles(struct plugin_engine *engine) {
+        compile_cancel_trigger(&engine->stop_cancel);
 }

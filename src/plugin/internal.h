@@ -36,6 +36,17 @@
  * in these ticks. */
 #define EPOCH_TICK_MS 5
 
+/* Lets one thread stop another's wait for a compile (compile.c): the
+ * reloader's stop. Once triggered it stays triggered: every compile waited
+ * for with it afterwards returns -ECANCELED at once. The owner embeds it,
+ * and destroys it when no thread waits with it any more. */
+struct compile_job;
+struct compile_cancel {
+        pthread_mutex_t lock; /* guards the fields below */
+        bool is_cancelled;
+        struct compile_job *job; /* the compile being waited for, or NULL */
+};
+
 struct plugin_engine {
         wasm_engine_t *engine;
         /* Defines every host capability and WASI p2. Built once; the
@@ -53,6 +64,9 @@ struct plugin_engine {
         char python_runtime_path[PATH_MAX];
         pthread_mutex_t runtime_lock;         /* guards python_runtime */
         wasmtime_component_t *python_runtime; /* compiled once, on first use */
+        /* The cancel of compiles whose caller has none (start-up, SIGHUP's
+         * checks, the CLI): plugin_engine_abandon_compiles triggers it. */
+        struct compile_cancel stop_cancel;
 };
 
 /* What a plugin's calls have used of its grants: one per plugin, shared by
@@ -121,17 +135,6 @@ wasmtime_error_t *abi_gpio_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_led_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_log_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_no_blocking_define(wasmtime_component_linker_t *linker);
-
-/* Lets one thread stop another's wait for a compile (compile.c): the
- * reloader's stop. Once triggered it stays triggered: every compile waited
- * for with it afterwards returns -ECANCELED at once. The owner embeds it,
- * and destroys it when no thread waits with it any more. */
-struct compile_job;
-struct compile_cancel {
-        pthread_mutex_t lock; /* guards the fields below */
-        bool is_cancelled;
-        struct compile_job *job; /* the compile being waited for, or NULL */
-};
 
 void compile_cancel_init(struct compile_cancel *cancel);
 /* Thread-safe; returns without waiting for the compile. */

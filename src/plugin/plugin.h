@@ -42,6 +42,11 @@ PH_MUST_USE struct plugin_engine *plugin_engine_new_unlimited(const char *cache_
  * source run on it). Copies `path`. Call before making plugins. */
 void plugin_engine_set_python_runtime(struct plugin_engine *engine, const char *path);
 
+/* For a stop: the compile now waited for by a caller without a cancel of
+ * its own (start-up's loads, SIGHUP's checks) stops being waited for, and
+ * every later one is refused (-ECANCELED). Thread-safe; never waits. */
+void plugin_engine_abandon_compiles(struct plugin_engine *engine);
+
 /* Accepts NULL. */
 void plugin_engine_free(struct plugin_engine *engine);
 

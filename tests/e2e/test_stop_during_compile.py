@@ -83,3 +83,58 @@ def test_sigterm_during_a_reload_compile_exits_0_within_stop_timeout(tmp_path, d
     # The stop still wrote the state of the running version (the polls
     # before the stop had counted at least this far).
     assert json.loads((state / "counter.state").read_text())["count"] >= last_count
+
+
+def stop_while_compiling(daemon, path, count=1):
+    """Waits for the compile of `path` (the `count`th), sends SIGTERM, and
+    returns the exit code and how long the stop took."""
+    daemon.wait_for_log(f"compiling {path}", count=count, timeout=60)
+    started = time.monotonic()
+    daemon.process.send_signal(signal.SIGTERM)
+    returncode = daemon.process.wait(timeout=60)
+    return returncode, time.monotonic() - started
+
+
+def test_sigterm_during_the_start_up_compile_exits_0_at_once(tmp_path, daemons):
+    fresh = tmp_path / "fresh.wasm"
+    content = with_custom_section(plugin("counter").read_bytes(), os.urandom(16))
+    fresh.write_bytes(content)
+    digest = hashlib.sha256(content).hexdigest()
+    config = write_config(tmp_path,
+                          f"stop_timeout_s = {STOP_TIMEOUT_S}\n[http]\nenabled = false\n"
+                          f"[plugin fresh]\nfile = {fresh}\ninterval_s = 0.1\n{READER}")
+    daemon = daemons(config, tmp_path)
+    try:
+        returncode, took = stop_while_compiling(daemon, fresh)
+    finally:
+        daemon.process.kill()
+        remove_cache_entries(digest)
+    log = daemon.log()
+    assert_no_sanitizer_report(log)
+    assert returncode == 0, log[-3000:]
+    assert took < STOP_TIMEOUT_S + MARGIN_S, f"the stop took {took:.2f} s:\n{log[-3000:]}"
+    assert "while loading the plugins: stopped" in log
+
+
+def test_sigterm_during_a_sighup_check_exits_0_at_once(tmp_path, daemons):
+    base = (f"stop_timeout_s = {STOP_TIMEOUT_S}\n[http]\nenabled = false\n"
+            f"[plugin counter]\nfile = {plugin('counter')}\ninterval_s = 0.1\n{READER}")
+    config = write_config(tmp_path, base)
+    daemon = daemons(config, tmp_path)
+    daemon.next_line(timeout=180)
+    fresh = tmp_path / "fresh.wasm"
+    content = with_custom_section(plugin("counter").read_bytes(), os.urandom(16))
+    fresh.write_bytes(content)
+    digest = hashlib.sha256(content).hexdigest()
+    write_config(tmp_path, base + f"[plugin fresh]\nfile = {fresh}\ninterval_s = 0.1\n{READER}")
+    daemon.signal(signal.SIGHUP)
+    try:
+        returncode, took = stop_while_compiling(daemon, fresh)
+    finally:
+        daemon.process.kill()
+        remove_cache_entries(digest)
+    log = daemon.log()
+    assert_no_sanitizer_report(log)
+    assert returncode == 0, log[-3000:]
+    assert took < STOP_TIMEOUT_S + MARGIN_S, f"the stop took {took:.2f} s:\n{log[-3000:]}"
+    assert "while checking the new plugins" in log and "the running one stays" in log
