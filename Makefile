@@ -13,7 +13,7 @@ PLUGINS := sensor-logic python-runtime
 TEST_PLUGINS := $(notdir $(wildcard tests/plugins/*))
 PYTHON_FILES = $(wildcard $(1)/*.py $(1)/world $(1)/wit/*.wit)
 
-.PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-sanitize-host test-style \
+.PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-sanitize-host test-alloc-failures test-style \
         run bench format clean install cross-aarch64
 
 all: build
@@ -101,7 +101,18 @@ test-sanitize-host: build
 	 $$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e/test_lifecycle.py \
 	    tests/e2e/test_plugin_calls.py tests/e2e/test_daemon.py
 
-test: build test-style test-unit test-sanitize test-e2e test-sanitize-host
+# Allocation failures (curl's torture test as the model): the host built
+# with ASan + UBSan and src/core/fault.h, each scenario of tests/alloc/run.py
+# run once per N with the Nth allocation failing.
+test-alloc-failures: build
+	@cmake -S . -B $(BUILD)/fault-inject -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-dir) \
+	    -DPYHOST_NODE_MODULES=$$(cat $(BUILD)/.node-dir) -DPYHOST_SANITIZE=ON \
+	    -DPYHOST_FAULT_INJECT=ON > /dev/null
+	@cmake --build $(BUILD)/fault-inject -j $(JOBS) --target pyhost
+	@$(MAKE) --no-print-directory -j $(JOBS) test-plugins
+	@$$(cat $(BUILD)/.venv-dir)/bin/python tests/alloc/run.py --binary $(BUILD)/fault-inject/pyhost
+
+test: build test-style test-unit test-sanitize test-e2e test-sanitize-host test-alloc-failures
 
 bench: build test-plugins
 	@$$(cat $(BUILD)/.venv-dir)/bin/python bench/run.py
