@@ -5,6 +5,7 @@
 #include "core/fault.h"
 
 #include <dlfcn.h>
+#include <execinfo.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -41,23 +42,55 @@ static void say_text(const char *text) {
         say(text, strlen(text));
 }
 
-/* Names the failing call site as OBJECT+0xOFFSET, which
- * `addr2line -f -e OBJECT OFFSET` turns into a function and line. */
-static void name_site(unsigned long number, const char *what, const void *site) {
+/* Appends " OBJECT+0xOFFSET" for `address` to `line`. */
+static void append_address(char *line, size_t size, const void *address) {
         Dl_info info = {0};
-        char line[512];
-        int length;
-        if (dladdr(site, &info) != 0 && info.dli_fname != NULL)
-                length = snprintf(
-                        line, sizeof(line), "pyhost fault: allocation %lu (%s) fails at %s+0x%lx\n",
-                        number, what, info.dli_fname,
-                        (unsigned long)((const char *)site - (const char *)info.dli_fbase));
+        size_t used = strlen(line);
+        if (used >= size)
+                return;
+        if (dladdr(address, &info) != 0 && info.dli_fname != NULL)
+                snprintf(line + used, size - used, " %s+0x%lx", info.dli_fname,
+                         (unsigned long)((const char *)address - (const char *)info.dli_fbase));
         else
-                length = snprintf(line, sizeof(line),
-                                  "pyhost fault: allocation %lu (%s) fails at %p\n", number, what,
-                                  site);
-        if (length > 0)
-                say(line, (size_t)length < sizeof(line) ? (size_t)length : sizeof(line) - 1);
+                snprintf(line + used, size - used, " %p", address);
+}
+
+/* Names the failing call site as OBJECT+0xOFFSET, which
+ * `addr2line -f -e OBJECT OFFSET` turns into a function and line. A site
+ * in a library (jansson, SQLite) is followed by the first caller in pyhost
+ * itself ("via ..."), found with backtrace(3). */
+static void name_site(unsigned long number, const char *what, const void *site) {
+        char line[768];
+        snprintf(line, sizeof(line), "pyhost fault: allocation %lu (%s) fails at", number, what);
+        /* Return addresses: the call itself is the byte before. */
+        append_address(line, sizeof(line), (const char *)site - 1);
+        Dl_info own = {0}, info = {0};
+        if (dladdr((const void *)fault_malloc, &own) != 0 &&
+            (dladdr(site, &info) == 0 || info.dli_fbase != own.dli_fbase)) {
+                void *frames[24];
+                int count = backtrace(frames, 24);
+                bool is_past_site = false;
+                for (int i = 0; i < count; i++) {
+                        Dl_info frame = {0};
+                        if (dladdr(frames[i], &frame) == 0)
+                                continue;
+                        if (frame.dli_fbase == info.dli_fbase) {
+                                is_past_site = true;
+                                continue;
+                        }
+                        if (frame.dli_fbase != own.dli_fbase)
+                                continue;
+                        if (!is_past_site)
+                                continue;
+                        size_t used = strlen(line);
+                        snprintf(line + used, sizeof(line) - used, " via");
+                        append_address(line, sizeof(line), (const char *)frames[i] - 1);
+                        break;
+                }
+        }
+        size_t used = strlen(line);
+        snprintf(line + used, sizeof(line) - used, "\n");
+        say_text(line);
 }
 
 static bool should_fail(const char *what, const void *site) {
