@@ -297,6 +297,11 @@ def problems(outcome, codes, fail_at):
         if report in outcome.stderr:
             start = outcome.stderr.index(report)
             found.append("sanitizer report:\n" + outcome.stderr[start:start + 2500])
+    # The clean run (N = 0) filled the compiled-code cache: a run that
+    # compiles took a failed allocation for a cache miss (seconds of CPU,
+    # and far more memory, on a device that is short of it).
+    if fail_at > 0 and "not in the compiled-code cache yet" in outcome.stderr:
+        found.append("compiled again instead of loading from the compiled-code cache")
     if outcome.returncode not in (None, 0) and fail_at > 0 and FAULT_LINE.search(outcome.stderr):
         messages = [line for line in outcome.stderr.splitlines()
                     if not line.startswith("pyhost fault:")]
