@@ -15,7 +15,8 @@ TEST_PLUGINS := $(notdir $(wildcard tests/plugins/*))
 PYTHON_FILES = $(wildcard $(1)/*.py $(1)/world $(1)/wit/*.wit)
 
 .PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-sanitize-host \
-        test-tsan-host test-style run bench format clean install cross-aarch64 test-32bit
+        test-tsan-host test-alloc-failures test-style run bench format clean install cross-aarch64 \
+        test-32bit
 
 all: build
 
@@ -140,8 +141,19 @@ test-tsan-host: build
 	@if [ -n "$$(ls -A $(TSAN_REPORTS))" ]; then \
 	    cat $(TSAN_REPORTS)/*; echo "ThreadSanitizer reports in $(TSAN_REPORTS)" >&2; exit 1; fi
 
+# Allocation failures (curl's torture test as the model): the host built
+# with ASan + UBSan and src/core/fault.h, each scenario of tests/alloc/run.py
+# run once per N with the Nth allocation failing.
+test-alloc-failures: build
+	@cmake -S . -B $(BUILD)/fault-inject -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-dir) \
+	    -DPYHOST_NODE_MODULES=$$(cat $(BUILD)/.node-dir) -DPYHOST_SANITIZE=ON \
+	    -DPYHOST_FAULT_INJECT=ON > /dev/null
+	@cmake --build $(BUILD)/fault-inject -j $(JOBS) --target pyhost
+	@$(MAKE) --no-print-directory -j $(JOBS) test-plugins
+	@$$(cat $(BUILD)/.venv-dir)/bin/python tests/alloc/run.py --binary $(BUILD)/fault-inject/pyhost
+
 test: build test-style test-unit test-sanitize test-32bit test-e2e test-sanitize-host \
-      test-tsan-host
+      test-tsan-host test-alloc-failures
 
 bench: build test-plugins
 	@$$(cat $(BUILD)/.venv-dir)/bin/python bench/run.py

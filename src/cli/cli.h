@@ -31,7 +31,8 @@ json_t *cli_failure_to_json(const struct plugin_failure *failure);
 /* Writes `value` to `stream` as one compact JSON line, with the characters
  * that would act on a terminal (C1, bidi controls) as \u escapes
  * (escape_json_fwrite). Does not flush. Takes ownership of `value` (NULL:
- * out of memory, returns -1). Returns 0, or -1 when writing failed. */
+ * out of memory). Returns 0, -ENOMEM when `value` is NULL or cannot be
+ * formatted, or -EIO when writing failed. */
 int cli_print_json_line(FILE *stream, json_t *value);
 
 /* Parses a positive number of seconds; returns -1 when `text` is not one. */

@@ -1,7 +1,9 @@
 /* pyhost call: instantiate a plugin once and poll it N times. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "core/escape.h"
@@ -29,8 +31,8 @@ static int parse_polls(const char *text, unsigned long *ret) {
 /* Takes ownership of `value`. */
 static int print_json_line(json_t *value) {
         int result = cli_print_json_line(stdout, value);
-        if (fflush(stdout) != 0)
-                result = -1;
+        if (fflush(stdout) != 0 && result == 0)
+                result = -EIO;
         return result;
 }
 
@@ -120,8 +122,14 @@ int cmd_call(int argc, char **argv) {
                         print_json_line(cli_failure_to_json(&failure));
                         continue;
                 }
-                if (print_json_line(reading_list_to_json(&readings)) < 0)
+                int printed = print_json_line(reading_list_to_json(&readings));
+                if (printed < 0) {
                         exit_code = 1;
+                        escape_print_line(
+                                stderr, "pyhost: %s: poll %lu: cannot print its readings: %s",
+                                plugin_name(plugin), i + 1,
+                                printed == -ENOMEM ? "out of memory" : strerror(-printed));
+                }
                 reading_list_clear(&readings);
         }
         struct plugin_status status;

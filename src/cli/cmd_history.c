@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -102,8 +103,13 @@ int cmd_history(int argc, char **argv) {
         /* Sensor names and units were written by plugins: printed through
          * cli_print_json_line, their C1 and bidi controls are \u escapes. */
         json_array_foreach(rows, index, row) {
-                if (cli_print_json_line(stdout, json_incref(row)) < 0)
+                int result = cli_print_json_line(stdout, json_incref(row));
+                if (result < 0) {
+                        escape_print_line(stderr, "pyhost: history: cannot print a row: %s",
+                                          result == -ENOMEM ? "out of memory" : strerror(-result));
                         exit_code = 1;
+                        break;
+                }
         }
         json_decref(rows);
         return fflush(stdout) == 0 ? exit_code : 1;

@@ -42,15 +42,15 @@ json_t *cli_failure_to_json(const struct plugin_failure *failure) {
 
 int cli_print_json_line(FILE *stream, json_t *value) {
         if (value == NULL)
-                return -1;
+                return -ENOMEM;
         char *text = json_dumps(value, JSON_COMPACT | JSON_REAL_PRECISION(10));
         json_decref(value);
         if (text == NULL)
-                return -1;
+                return -ENOMEM;
         int result = escape_json_fwrite(stream, text, strlen(text));
         free(text);
         if (result < 0 || fputc('\n', stream) == EOF)
-                return -1;
+                return -EIO;
         return 0;
 }
 

@@ -56,7 +56,8 @@ static void print_line(struct host *host, const struct poll_record *record) {
         fflush(stdout);
         pthread_mutex_unlock(&host->output_lock);
         if (result < 0)
-                log_write(LOG_LEVEL_ERROR, record->plugin, "could not write readings to stdout");
+                log_write(LOG_LEVEL_ERROR, record->plugin, "could not write readings to stdout: %s",
+                          result == -ENOMEM ? "out of memory" : strerror(-result));
 }
 
 static void deliver_console(const struct poll_record *record, void *data) {

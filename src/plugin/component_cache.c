@@ -89,7 +89,12 @@ static int load_entry(struct plugin_engine *engine, const char *entry_path, cons
                       wasmtime_component_t **ret_component, char *why, size_t why_size) {
         uint8_t *record = NULL;
         size_t record_size = 0;
-        if (file_read_all(digest_path, 4 * DIGEST_HEX_SIZE, &record, &record_size, NULL) < 0)
+        int read = file_read_all(digest_path, 4 * DIGEST_HEX_SIZE, &record, &record_size, NULL);
+        if (read == -ENOMEM) {
+                snprintf(why, why_size, "unreadable (out of memory)");
+                return -ENOMEM;
+        }
+        if (read < 0)
                 return -ENOENT;
         char recorded_hex[DIGEST_HEX_SIZE];
         struct file_identity verified, now;
@@ -179,6 +184,12 @@ int component_cache_get(struct plugin_engine *engine, uint8_t *bytes, size_t siz
                 if (result == 0) {
                         free(bytes);
                         return 0;
+                }
+                /* Compiling needs far more memory than reading the entry. */
+                if (result == -ENOMEM) {
+                        free(bytes);
+                        return ph_error_set(error, -ENOMEM, "%s: compiled-code cache entry %s: %s",
+                                            path, entry_path, why);
                 }
                 if (result != -ENOENT)
                         log_write(LOG_LEVEL_WARNING, "cache",

@@ -170,7 +170,7 @@ def ask_health(sock):
     """Sends GET /api/health on an open connection; returns the reply's
     status, or None when the server closed the connection instead."""
     try:
-        sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         return status_of(sock.recv(4096))
     except (BrokenPipeError, ConnectionResetError):
         return None
