@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,13 +104,13 @@ static void test_no_value_or_a_failed_write_is_an_error(void **state) {
         (void)state;
         int result = 0;
         char *text = printed(NULL, &result);
-        assert_int_equal(result, -1);
+        assert_int_equal(result, -ENOMEM);
         free(text);
         FILE *full = fopen("/dev/full", "w");
         if (full == NULL)
                 skip();
         setvbuf(full, NULL, _IONBF, 0);
-        assert_int_equal(cli_print_json_line(full, json_pack("{s:i}", "n", 1)), -1);
+        assert_int_equal(cli_print_json_line(full, json_pack("{s:i}", "n", 1)), -EIO);
         fclose(full);
 }
 
