@@ -8,9 +8,11 @@
  *  1. A thread that holds lock N may take only locks listed after N here.
  *  2. Leaves (marked "leaf") are never held while taking another lock, and
  *     never across I/O, a callback into another module or a plugin call.
- *  3. A plugin's lock is never taken by a web-server thread: operator polls
+ *  3. Nothing on the web side waits for a plugin's lock: operator polls
  *     and resets run on the plugin's own thread (plugin/scheduler.h) while
- *     the connection is suspended; status reads come from the web state.
+ *     the connection is suspended; requests read the web state; the web's
+ *     pipeline consumer copies a plugin's status with a trylock, falling
+ *     back to the last copy (plugin_get_status).
  *  4. Data between modules flows through the pipeline (core/pipeline.h), a
  *     leaf: publishing never calls a consumer, so publishing with a
  *     plugin's lock held is allowed and nothing else under it is.
@@ -27,6 +29,9 @@
  *                           its I/O under this lock (the guest waits for it
  *                           anyway; nobody but the plugin's own thread, the
  *                           reloader's swap and status copies wait on it).
+ *  plugin.status_copy_lock  plugin/plugin.c: the last status copied out
+ *                           (leaf; readers that find plugin.lock held take
+ *                           it instead of waiting)
  *  hw_iio.lock              hw/hw_iio.c: one DHT22 read, with its retries
  *  hw_sim.lock              hw/hw_sim.c (leaf)
  *  hw_linux.leds_lock       hw/hw_linux.c (leaf)

@@ -29,8 +29,8 @@ void feed_free(struct feed *feed);
  * Accepts a NULL feed. */
 void feed_note_poll(struct feed *feed, const struct poll_record *record);
 
-/* Copies plugin `index`'s status into the app state now (takes the
- * plugin's lock briefly: not for read requests). */
+/* Copies plugin `index`'s status into the app state now (never waits for
+ * a call into the plugin: see plugin_get_status). */
 void feed_refresh_status(struct feed *feed, size_t index);
 
 #endif

@@ -304,6 +304,7 @@ static struct plugin *plugin_create(struct plugin_engine *engine,
         plugin->state = PLUGIN_STATE_NOT_LOADED;
         pthread_mutex_init(&plugin->lock, NULL);
         pthread_mutex_init(&plugin->state_file_lock, NULL);
+        pthread_mutex_init(&plugin->status_copy_lock, NULL);
         if (options != NULL)
                 plugin->pipeline = options->pipeline;
         sandbox_state_init(&plugin->sandbox, &plugin->config.grants);
@@ -422,6 +423,7 @@ void plugin_free(struct plugin *plugin) {
         log_budget_destroy(&plugin->sandbox.log_budget);
         pthread_mutex_destroy(&plugin->lock);
         pthread_mutex_destroy(&plugin->state_file_lock);
+        pthread_mutex_destroy(&plugin->status_copy_lock);
         free(plugin);
 }
 
@@ -686,7 +688,14 @@ int plugin_reset(struct plugin *plugin) {
 }
 
 void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status) {
-        pthread_mutex_lock(&plugin->lock);
+        if (pthread_mutex_trylock(&plugin->lock) != 0) {
+                /* A call into the plugin holds the lock (up to its budget):
+                 * the last copy, at most one call old, and no wait. */
+                pthread_mutex_lock(&plugin->status_copy_lock);
+                *ret_status = plugin->status_copy;
+                pthread_mutex_unlock(&plugin->status_copy_lock);
+                return;
+        }
         *ret_status = plugin->status;
         ret_status->state = plugin->state;
         ret_status->consecutive_failures = plugin->consecutive_failures;
@@ -704,4 +713,7 @@ void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status) 
         ret_status->denied_calls = plugin->sandbox.denied_calls;
         ret_status->dropped_log_lines = log_budget_dropped_total(&plugin->sandbox.log_budget);
         pthread_mutex_unlock(&plugin->lock);
+        pthread_mutex_lock(&plugin->status_copy_lock);
+        plugin->status_copy = *ret_status;
+        pthread_mutex_unlock(&plugin->status_copy_lock);
 }

@@ -216,7 +216,9 @@ struct plugin_status {
  * quarantined, ...) is also published to the host's pipeline as a
  * RECORD_LIFECYCLE record (plugin_host_options.pipeline). */
 
-/* Copies the plugin's status. Takes the plugin's lock briefly. */
+/* Copies the plugin's status. Never waits for a call into the plugin: when
+ * one holds the plugin's lock, it copies the status as it was after the
+ * last call that did not (at most one call old). */
 void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status);
 
 /* What a component imports and exports, for `pyhost check`. */

@@ -48,6 +48,11 @@ struct plugin {
         void *change_listener_data;
 
         pthread_mutex_t state_file_lock; /* serialises writes of state_path */
+        /* The last status plugin_get_status copied out, for a reader that
+         * finds `lock` held by a call into the plugin: it takes this copy
+         * rather than wait (the web server never waits for a plugin). */
+        pthread_mutex_t status_copy_lock; /* a leaf: guards status_copy */
+        struct plugin_status status_copy;
         struct timespec state_written_at;
 
         pthread_mutex_t lock; /* guards everything below */

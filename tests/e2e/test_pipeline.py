@@ -6,6 +6,7 @@ so no web-server thread ever waits for a plugin."""
 import json
 import sqlite3
 import threading
+import time
 
 from http_support import TOKEN, EventStream, http_config, plugin_section, web_daemons  # noqa: F401
 
@@ -98,3 +99,27 @@ def test_consumers_queues_and_plugin_counts_are_visible(tmp_path, web_daemons):
     assert 'pyhost_consumer_queue_capacity{consumer="stdout"}' in metrics
     assert 'pyhost_plugin_denied_calls_total{plugin="counter"} 0' in metrics
     assert 'pyhost_plugin_dropped_log_lines_total{plugin="counter"} 0' in metrics
+
+
+def test_a_plugin_busy_in_long_calls_delays_no_other_plugins_events(tmp_path, web_daemons):
+    # spin holds its lock 1.5 s per poll, back to back; the web's consumer
+    # copies each plugin's status after each of its polls and must never
+    # wait for spin's lock, or counter's events would stall behind it.
+    spin = plugin_section("spin", interval_s=0.1,
+                          extra=("budget_ms = 1500\nrestart_backoff_ms = 0\n"
+                                 "max_failures = 1000000"))
+    config = http_config(tmp_path, [spin, plugin_section("counter", interval_s=0.1)])
+    daemon = web_daemons(config, tmp_path)
+    daemon.wait_for_log("spin: poll failed (budget-exceeded)", count=2)
+    stream = EventStream(daemon.port)
+    arrivals = []
+    try:
+        while len(arrivals) < 40:
+            _, _, event = stream.next_event(
+                lambda _id, name, data: name == "reading" and data["plugin"] == "counter")
+            arrivals.append(time.monotonic())
+    finally:
+        stream.close()
+    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    # counter polls every 0.1 s; a wait for spin's lock would be up to 1.5 s.
+    assert max(gaps) < 0.75, f"counter's events stalled: largest gap {max(gaps):.2f} s"
