@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
+
 void liveness_init(struct liveness *liveness) {
         memset(liveness, 0, sizeof(*liveness));
 }
@@ -48,7 +50,5 @@ int liveness_find_stalled(struct liveness *liveness, int64_t now_ms, int64_t *re
 }
 
 int64_t liveness_now_ms(void) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        return clock_monotonic_ms();
 }

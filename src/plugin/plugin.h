@@ -82,6 +82,12 @@ struct plugin_failure {
 
 const char *plugin_failure_kind_name(enum plugin_failure_kind kind);
 
+/* Fills `record`'s outcome from a poll's result (plugin_poll's or a
+ * trial's): on success it takes `readings` (left empty); on failure it
+ * copies `failure` (skipped or failed) and clears `readings`. */
+void plugin_record_outcome(struct poll_record *record, int result, struct reading_list *readings,
+                           const struct plugin_failure *failure);
+
 /* Whether a poll that failed with `kind` was not attempted at all
  * (quarantined, waiting to restart, not loaded): the plugin's state says
  * why and the plugin logged it once, so consumers need not report each. */

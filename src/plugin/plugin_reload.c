@@ -62,14 +62,7 @@ static int try_version(struct plugin *plugin, const struct plugin_version *versi
                 clock_gettime(CLOCK_MONOTONIC, &finished);
                 record->duration_ms = clock_ms_between(&started, &finished);
                 record->finished_ms = clock_realtime_ms();
-                if (result == 0) {
-                        record->readings = readings;
-                        readings = (struct reading_list){0};
-                } else if (poll_record_set_failure(record, POLL_OUTCOME_FAILED,
-                                                   plugin_failure_kind_name(failure->kind),
-                                                   failure->message, failure->traceback) < 0) {
-                        /* the kind is kept; the texts are lost */
-                }
+                plugin_record_outcome(record, result, &readings, failure);
                 pipeline_publish(plugin->pipeline, record);
         }
         reading_list_clear(&readings);

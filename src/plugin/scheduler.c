@@ -51,19 +51,7 @@ static struct poll_record *poll_once(struct scheduled_plugin *entry, enum poll_o
         clock_gettime(CLOCK_MONOTONIC, &finished);
         record->duration_ms = clock_ms_between(&started, &finished);
         record->finished_ms = clock_realtime_ms();
-        if (result == 0) {
-                record->readings = readings; /* taken */
-        } else {
-                enum poll_outcome outcome = plugin_failure_is_skipped(failure->kind)
-                                                    ? POLL_OUTCOME_SKIPPED
-                                                    : POLL_OUTCOME_FAILED;
-                if (poll_record_set_failure(record, outcome,
-                                            plugin_failure_kind_name(failure->kind),
-                                            failure->message, failure->traceback) < 0) {
-                        /* the kind is kept; the texts are lost */
-                }
-                reading_list_clear(&readings);
-        }
+        plugin_record_outcome(record, result, &readings, failure);
         free(failure);
         pipeline_publish(entry->scheduler->pipeline, poll_record_ref(record));
         return record;

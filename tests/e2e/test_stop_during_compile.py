@@ -16,6 +16,16 @@ STOP_TIMEOUT_S = 2.0
 MARGIN_S = 1.5
 
 
+def assert_stopped_in_time(daemon, returncode, took):
+    """A clean, prompt stop: exit 0 within stop_timeout_s and the margin, no
+    sanitizer report. Returns the log."""
+    log = daemon.log()
+    assert_no_sanitizer_report(log)
+    assert returncode == 0, log[-3000:]
+    assert took < STOP_TIMEOUT_S + MARGIN_S, f"the stop took {took:.2f} s:\n{log[-3000:]}"
+    return log
+
+
 def leb128(number):
     out = bytearray()
     while True:
@@ -74,15 +84,21 @@ def test_sigterm_during_a_reload_compile_exits_0_within_stop_timeout(tmp_path, d
     finally:
         daemon.process.kill()
         remove_cache_entries(digest)
-    log = daemon.log()
-    assert_no_sanitizer_report(log)
-    assert returncode == 0, log[-3000:]
-    assert took < STOP_TIMEOUT_S + MARGIN_S, f"the stop took {took:.2f} s:\n{log[-3000:]}"
+    log = assert_stopped_in_time(daemon, returncode, took)
     assert "stop did not finish" not in log
     assert "compile abandoned" in log
     # The stop still wrote the state of the running version (the polls
     # before the stop had counted at least this far).
     assert json.loads((state / "counter.state").read_text())["count"] >= last_count
+
+
+def uncached_counter(tmp_path):
+    """tmp_path/fresh.wasm: the counter with new bytes (no cache holds
+    them); returns its path and digest."""
+    fresh = tmp_path / "fresh.wasm"
+    content = with_custom_section(plugin("counter").read_bytes(), os.urandom(16))
+    fresh.write_bytes(content)
+    return fresh, hashlib.sha256(content).hexdigest()
 
 
 def stop_while_compiling(daemon, path, count=1):
@@ -96,10 +112,7 @@ def stop_while_compiling(daemon, path, count=1):
 
 
 def test_sigterm_during_the_start_up_compile_exits_0_at_once(tmp_path, daemons):
-    fresh = tmp_path / "fresh.wasm"
-    content = with_custom_section(plugin("counter").read_bytes(), os.urandom(16))
-    fresh.write_bytes(content)
-    digest = hashlib.sha256(content).hexdigest()
+    fresh, digest = uncached_counter(tmp_path)
     config = write_config(tmp_path,
                           f"stop_timeout_s = {STOP_TIMEOUT_S}\n[http]\nenabled = false\n"
                           f"[plugin fresh]\nfile = {fresh}\ninterval_s = 0.1\n{READER}")
@@ -109,10 +122,7 @@ def test_sigterm_during_the_start_up_compile_exits_0_at_once(tmp_path, daemons):
     finally:
         daemon.process.kill()
         remove_cache_entries(digest)
-    log = daemon.log()
-    assert_no_sanitizer_report(log)
-    assert returncode == 0, log[-3000:]
-    assert took < STOP_TIMEOUT_S + MARGIN_S, f"the stop took {took:.2f} s:\n{log[-3000:]}"
+    log = assert_stopped_in_time(daemon, returncode, took)
     assert "while loading the plugins: stopped" in log
 
 
@@ -122,10 +132,7 @@ def test_sigterm_during_a_sighup_check_exits_0_at_once(tmp_path, daemons):
     config = write_config(tmp_path, base)
     daemon = daemons(config, tmp_path)
     daemon.next_line(timeout=180)
-    fresh = tmp_path / "fresh.wasm"
-    content = with_custom_section(plugin("counter").read_bytes(), os.urandom(16))
-    fresh.write_bytes(content)
-    digest = hashlib.sha256(content).hexdigest()
+    fresh, digest = uncached_counter(tmp_path)
     write_config(tmp_path, base + f"[plugin fresh]\nfile = {fresh}\ninterval_s = 0.1\n{READER}")
     daemon.signal(signal.SIGHUP)
     try:
@@ -133,8 +140,5 @@ def test_sigterm_during_a_sighup_check_exits_0_at_once(tmp_path, daemons):
     finally:
         daemon.process.kill()
         remove_cache_entries(digest)
-    log = daemon.log()
-    assert_no_sanitizer_report(log)
-    assert returncode == 0, log[-3000:]
-    assert took < STOP_TIMEOUT_S + MARGIN_S, f"the stop took {took:.2f} s:\n{log[-3000:]}"
+    log = assert_stopped_in_time(daemon, returncode, took)
     assert "while checking the new plugins" in log and "the running one stays" in log
