@@ -12,6 +12,15 @@
  * forgotten first. */
 #define RATE_ADDRESSES 256
 
+/* Connections admitted by guard_accept whose start libmicrohttpd has not
+ * yet reported. The pool's threads accept concurrently, so without these a
+ * second accept between another's admission and its start would not count
+ * it, and more than max_connections would be let in. A reservation that is
+ * never claimed (libmicrohttpd failed the connection after admitting it)
+ * lapses after RESERVATION_MS. */
+#define RESERVATIONS 64
+#define RESERVATION_MS 1000u
+
 const char *const guard_reason_names[GUARD_REASON_COUNT] = {
         [GUARD_REFUSED_PER_ADDRESS] = "per-address",
         [GUARD_REFUSED_FULL] = "full",
@@ -45,6 +54,11 @@ struct bucket {
         bool is_used;
 };
 
+struct reservation {
+        struct address address;
+        uint64_t made_ms; /* 0: free */
+};
+
 struct guard {
         struct guard_limits limits;
         uint64_t deadline_ms;
@@ -59,6 +73,7 @@ struct guard {
         uint64_t connection_max;
         uint64_t counts[GUARD_REASON_COUNT];
         struct bucket buckets[RATE_ADDRESSES];
+        struct reservation reservations[RESERVATIONS];
 };
 
 static uint64_t now_ms(void) {
@@ -172,9 +187,24 @@ void guard_free(struct guard *guard) {
 bool guard_accept(struct guard *guard, const struct sockaddr *socket_address, socklen_t length) {
         struct address address;
         bool has_address = address_from(socket_address, length, &address);
+        uint64_t now = now_ms();
         pthread_mutex_lock(&guard->lock);
         unsigned from_address = 0;
         uint64_t open = 0;
+        struct reservation *spare = NULL;
+        for (size_t i = 0; i < RESERVATIONS; i++) {
+                struct reservation *r = &guard->reservations[i];
+                if (r->made_ms != 0 && now - r->made_ms >= RESERVATION_MS)
+                        r->made_ms = 0; /* lapsed */
+                if (r->made_ms == 0) {
+                        if (spare == NULL)
+                                spare = r;
+                        continue;
+                }
+                open++;
+                if (has_address && memcmp(&r->address, &address, sizeof(address)) == 0)
+                        from_address++;
+        }
         struct tracked *oldest = NULL;
         for (struct tracked *t = guard->connections; t != NULL; t = t->next) {
                 if (t->is_closing)
@@ -198,8 +228,33 @@ bool guard_accept(struct guard *guard, const struct sockaddr *socket_address, so
                         is_allowed = false;
                 }
         }
+        /* With no spare reservation (64 admissions within a poll round),
+         * the connection is still admitted, only not counted until it
+         * starts. */
+        if (is_allowed && spare != NULL)
+                *spare = (struct reservation){.address = address, .made_ms = now > 0 ? now : 1};
         pthread_mutex_unlock(&guard->lock);
         return is_allowed;
+}
+
+/* With `lock`: the connection admitted for `address` has started; its
+ * reservation (the oldest of that address; any, if none matches) gives way
+ * to its record. */
+static void claim_reservation(struct guard *guard, const struct address *address) {
+        struct reservation *claimed = NULL;
+        for (size_t i = 0; i < RESERVATIONS; i++) {
+                struct reservation *r = &guard->reservations[i];
+                if (r->made_ms == 0)
+                        continue;
+                bool is_same = memcmp(&r->address, address, sizeof(*address)) == 0;
+                bool was_same = claimed != NULL &&
+                                memcmp(&claimed->address, address, sizeof(*address)) == 0;
+                if (claimed == NULL || (is_same && !was_same) ||
+                    (is_same == was_same && r->made_ms < claimed->made_ms))
+                        claimed = r;
+        }
+        if (claimed != NULL)
+                claimed->made_ms = 0;
 }
 
 void guard_connection_started(struct guard *guard, struct MHD_Connection *connection,
@@ -209,22 +264,28 @@ void guard_connection_started(struct guard *guard, struct MHD_Connection *connec
                 MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
         const union MHD_ConnectionInfo *address_info =
                 MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        *socket_context = NULL;
-        if (tracked == NULL || fd_info == NULL) {
-                /* Untracked: libmicrohttpd's own limits and timeout still
-                 * hold for it. */
-                free(tracked);
-                return;
-        }
-        tracked->fd = fd_info->connect_fd;
+        struct address address = {0};
         if (address_info != NULL && address_info->client_addr != NULL)
                 address_from(address_info->client_addr,
                              address_info->client_addr->sa_family == AF_INET6
                                      ? (socklen_t)sizeof(struct sockaddr_in6)
                                      : (socklen_t)sizeof(struct sockaddr_in),
-                             &tracked->address);
+                             &address);
+        *socket_context = NULL;
+        if (tracked == NULL || fd_info == NULL) {
+                /* Untracked: libmicrohttpd's own limits and timeout still
+                 * hold for it. */
+                free(tracked);
+                pthread_mutex_lock(&guard->lock);
+                claim_reservation(guard, &address);
+                pthread_mutex_unlock(&guard->lock);
+                return;
+        }
+        tracked->fd = fd_info->connect_fd;
+        tracked->address = address;
         tracked->waiting_since_ms = now_ms();
         pthread_mutex_lock(&guard->lock);
+        claim_reservation(guard, &address); /* and counted from now on as open */
         tracked->next = guard->connections;
         if (guard->connections != NULL)
                 guard->connections->prev = tracked;

@@ -1,8 +1,10 @@
 /* guard.h - who may hold the web server's connections, and for how long.
  *
  * Owns a table of the open connections (client address, socket, when the
- * wait for its current request began, whether that request is in) and the
- * request-rate buckets of recent client addresses. It
+ * wait for its current request began, whether that request is in), the
+ * connections admitted but not yet started (the pool's threads accept at
+ * the same time; these count as open) and the request-rate buckets of
+ * recent client addresses. It
  *   - refuses a connection over max_per_address from one address;
  *   - makes room under max_connections by closing the connection that has
  *     waited longest for its request (a connection that is being answered,

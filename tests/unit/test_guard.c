@@ -345,6 +345,54 @@ static void test_every_reason_has_a_metrics_label(void **state) {
         }
 }
 
+/* libmicrohttpd's pool threads accept at the same time: admissions whose
+ * start is not reported yet count as open, for the limit and per address. */
+static void test_admitted_connections_count_before_they_start(void **state) {
+        (void)state;
+        struct guard *guard = new_guard(2, 10, 60, 0);
+        struct MHD_Connection first, second;
+        set_address(&first, "10.0.0.1");
+        set_address(&second, "10.0.0.2");
+        assert_true(
+                guard_accept(guard, (const struct sockaddr *)&first.address, first.address_length));
+        assert_true(guard_accept(guard, (const struct sockaddr *)&second.address,
+                                 second.address_length));
+        /* Full, and neither admitted connection can be evicted yet. */
+        assert_false(guard_accept(guard, (const struct sockaddr *)&second.address,
+                                  second.address_length));
+        assert_int_equal(count_of(guard, GUARD_REFUSED_FULL), 1);
+        guard_free(guard);
+
+        guard = new_guard(10, 1, 60, 0);
+        assert_true(
+                guard_accept(guard, (const struct sockaddr *)&first.address, first.address_length));
+        assert_false(
+                guard_accept(guard, (const struct sockaddr *)&first.address, first.address_length));
+        assert_int_equal(count_of(guard, GUARD_REFUSED_PER_ADDRESS), 1);
+        guard_free(guard);
+}
+
+/* Once started, an admission is counted once (by its record), not twice. */
+static void test_a_started_connection_replaces_its_admission(void **state) {
+        (void)state;
+        struct guard *guard = new_guard(2, 10, 60, 0);
+        struct MHD_Connection a, b;
+        assert_true(connect_from(guard, &a, "10.0.0.1"));
+        assert_true(connect_from(guard, &b, "10.0.0.2"));
+        struct guard_figures figures;
+        guard_figures(guard, &figures);
+        assert_int_equal(figures.connections, 2);
+        /* Two open: a third is let in by evicting one, not refused. */
+        struct MHD_Connection c;
+        assert_true(connect_from(guard, &c, "10.0.0.3"));
+        assert_int_equal(count_of(guard, GUARD_CLOSED_EVICTED), 1);
+        assert_int_equal(count_of(guard, GUARD_REFUSED_FULL), 0);
+        disconnect(guard, &a);
+        disconnect(guard, &b);
+        disconnect(guard, &c);
+        guard_free(guard);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_connections_over_the_per_address_limit_are_refused),
@@ -360,6 +408,8 @@ int main(void) {
                 cmocka_unit_test(test_no_rate_limit_when_it_is_zero),
                 cmocka_unit_test(test_figures_count_open_connections_and_the_most_at_once),
                 cmocka_unit_test(test_every_reason_has_a_metrics_label),
+                cmocka_unit_test(test_admitted_connections_count_before_they_start),
+                cmocka_unit_test(test_a_started_connection_replaces_its_admission),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
