@@ -147,30 +147,45 @@ void host_load_plugin(struct host *host, const struct plugin_config *plugin_conf
         running->count++;
 }
 
-/* Starts the web server. At start-up a server that cannot start (port in
- * use, an unsafe token file) is an error of the host: returns -1 with
- * `error` set. Later (a SIGHUP restarts it) it is logged and the plugins
- * run on. */
-static int start_http(struct host *host, struct ph_error *error) {
+/* What the web server serves of `host` now; `configs` (CONFIG_MAX_PLUGINS
+ * entries) holds the plugins' configs it points to. */
+static struct http_host web_view_of(struct host *host,
+                                    const struct plugin_config *configs[CONFIG_MAX_PLUGINS]) {
         const struct host_config *config = &host->config;
         struct host_running *running = &host->running;
+        for (size_t i = 0; i < running->count; i++)
+                configs[i] = host_find_plugin_config(config, plugin_name(running->plugins[i]));
+        return (struct http_host){.plugins = running->plugins,
+                                  .plugin_configs = configs,
+                                  .plugin_count = running->count,
+                                  .reloader = running->reloader,
+                                  .board = host->board,
+                                  .state_dir = config->state_dir,
+                                  .reload_debounce_ms = config->reload_debounce_ms,
+                                  .get_history_stats = get_history_stats,
+                                  .get_mqtt_stats = get_mqtt_stats,
+                                  .stats_data = host,
+                                  .pipeline = host->pipeline};
+}
+
+/* Starts the web server, or points the running one at the plugins now
+ * running (after a SIGHUP: it kept serving meanwhile). At start-up a
+ * server that cannot start (port in use, an unsafe token file) is an error
+ * of the host: returns -1 with `error` set. Later it is logged and the
+ * plugins run on. */
+static int start_http(struct host *host, struct ph_error *error) {
+        const struct host_config *config = &host->config;
         if (!config->http.is_enabled)
                 return 0;
         const struct plugin_config *plugin_configs[CONFIG_MAX_PLUGINS] = {0};
-        for (size_t i = 0; i < running->count; i++)
-                plugin_configs[i] =
-                        host_find_plugin_config(config, plugin_name(running->plugins[i]));
-        struct http_host http_host = {.plugins = running->plugins,
-                                      .plugin_configs = plugin_configs,
-                                      .plugin_count = running->count,
-                                      .reloader = running->reloader,
-                                      .board = host->board,
-                                      .state_dir = config->state_dir,
-                                      .reload_debounce_ms = config->reload_debounce_ms,
-                                      .get_history_stats = get_history_stats,
-                                      .get_mqtt_stats = get_mqtt_stats,
-                                      .stats_data = host,
-                                      .pipeline = host->pipeline};
+        struct http_host http_host = web_view_of(host, plugin_configs);
+        if (host->http != NULL) {
+                struct ph_error set_error = {0};
+                if (http_server_set_plugins(host->http, &http_host, &set_error) < 0)
+                        log_write(LOG_LEVEL_ERROR, "http", "the web server shows old plugins: %s",
+                                  set_error.message);
+                return 0;
+        }
         host->http = http_server_start(&config->http, &http_host, error);
         if (host->http == NULL) {
                 if (!host->is_serving) {
@@ -218,7 +233,7 @@ int host_start_running(struct host *host, struct ph_error *error) {
         return 0;
 }
 
-void host_stop_running(struct host *host, struct stop_guard *guard) {
+void host_stop_running(struct host *host, struct stop_guard *guard, bool keeps_web) {
         struct host_running *running = &host->running;
         stop_guard_set_stage(guard, "waiting for the plugins' polls in progress");
         http_server_set_scheduler(host->http, NULL);
@@ -232,6 +247,12 @@ void host_stop_running(struct host *host, struct stop_guard *guard) {
         stop_guard_set_stage(guard, "handing the last polls to their consumers");
         if (pipeline_drain(host->pipeline, (int64_t)(host->config.stop_timeout_s * 1000.0)) < 0)
                 log_write(LOG_LEVEL_WARNING, "host", "a consumer of polls did not catch up");
+        if (keeps_web && host->http != NULL) {
+                /* It serves on, detached from the plugins until
+                 * host_start_running points it at the new ones. */
+                http_server_detach_plugins(host->http);
+                return;
+        }
         stop_guard_set_stage(guard, "stopping the web server");
         if (host->web.is_subscribed)
                 pipeline_unsubscribe(host->pipeline, host->web.id);
@@ -314,7 +335,7 @@ void host_free(struct host *host, bool is_bounded) {
         if (is_bounded && stop_guard_start(&guard, host->config.stop_timeout_s, 1,
                                            stop_recorders_on_timeout, host, &error) < 0)
                 log_write(LOG_LEVEL_WARNING, "host", "%s: the stop is not bounded", error.message);
-        host_stop_running(host, &guard);
+        host_stop_running(host, &guard, false);
         stop_guard_set_stage(&guard, "flushing the history");
         pipeline_free(host->pipeline); /* every consumer has drained and stopped */
         host->pipeline = NULL;

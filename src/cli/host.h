@@ -101,8 +101,13 @@ void host_abandon_compiles(void *engine);
 
 /* Shared by host.c and host_signals.c. */
 void host_load_plugin(struct host *host, const struct plugin_config *plugin_config);
+/* Starts polling the plugins of host->running (reloader, scheduler) and
+ * the web server, or points a running web server at them. */
 PH_MUST_USE int host_start_running(struct host *host, struct ph_error *error);
-void host_stop_running(struct host *host, struct stop_guard *guard);
+/* Stops polling and hands the last polls to their consumers. The web
+ * server stops too, unless `keeps_web` (a SIGHUP that changes the plugins):
+ * then it serves on, detached from the plugins. */
+void host_stop_running(struct host *host, struct stop_guard *guard, bool keeps_web);
 const struct plugin_config *host_find_plugin_config(const struct host_config *config,
                                                     const char *name);
 void host_set_allowances(struct host *host);

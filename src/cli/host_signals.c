@@ -235,7 +235,7 @@ static void reload_config(struct host *host, struct service_watchdog *watchdog) 
         }
 
         struct stop_guard no_guard = {0};
-        host_stop_running(host, &no_guard);
+        host_stop_running(host, &no_guard, true);
         /* No plugin thread runs now: nothing to watch but the swap itself. */
         liveness_init(&running->liveness);
         struct host_running previous = *running;

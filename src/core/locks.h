@@ -19,6 +19,12 @@
  *
  * The order, outer first:
  *
+ *  http.set_lock            http/server.c: the set of plugins the web server
+ *                           serves (rwlock): read-held while one request is
+ *                           served or one record fed to the web state,
+ *                           write-held only to swap the set on SIGHUP. Under
+ *                           it, a plugin's status is copied with a trylock
+ *                           of plugin.lock (rule 3), never a wait.
  *  plugin.state_file_lock   plugin/plugin.c: one state file's write (the
  *                           write itself is the I/O it serialises)
  *  plugin.lock              plugin/plugin.c: the plugin's instance and

@@ -127,8 +127,8 @@ void api_health(const struct api *api, bool with_details, struct http_reply *rep
                 reply, 200,
                 json_pack("{s:s, s:I, s:i, s:o, s:o, s:o}", "status",
                           is_degraded ? "degraded" : "ok", "uptime_ms",
-                          (json_int_t)(now_ms - api->started_ms), "plugins", (int)api->plugin_count,
-                          "history",
+                          (json_int_t)(now_ms - api->started_ms), "plugins",
+                          (int)app_state_plugin_count(api->state), "history",
                           has_history ? history_health(stats, with_details) : json_null(), "mqtt",
                           has_mqtt ? mqtt_health(&mqtt) : json_null(), "consumers",
                           pipeline != NULL ? consumers_health(pipeline) : json_null()));
@@ -159,7 +159,8 @@ void api_plugins(const struct api *api, struct http_reply *reply) {
         app_state_get_leds(api->state, first, second, sizeof(first), &leds_ms);
         json_t *root = json_pack("{s:o, s:{s:s, s:s, s:o}}", "plugins", list, "leds", "first",
                                  first, "second", second, "changed_ms", view_time_or_null(leds_ms));
-        for (size_t i = 0; root != NULL && i < api->plugin_count; i++) {
+        size_t count = app_state_plugin_count(api->state);
+        for (size_t i = 0; root != NULL && i < count; i++) {
                 struct app_plugin_view view;
                 if (app_state_get_plugin(api->state, i, now_ms, &view) < 0) {
                         json_decref(root);
@@ -298,6 +299,10 @@ void api_reload(const struct api *api, const char *name, struct http_reply *repl
         size_t index = 0;
         if (find(api, name, &index, reply) < 0)
                 return;
+        if (index >= api->plugin_count || api->reloader == NULL) {
+                http_reply_error(reply, 503, "the host is reloading its plugins; try again");
+                return;
+        }
         struct plugin *plugin = api->plugins[index];
         app_state_note_reload_request(api->state, index, clock_realtime_ms(),
                                       (int64_t)api->reload_debounce_ms + RELOAD_PENDING_MS);

@@ -21,7 +21,9 @@
 #include "store/history.h"
 
 /* What the handlers work on; all borrowed. plugins[i] is the app state's
- * plugin i. */
+ * plugin i; plugin_count is 0 (and reloader NULL) while the server is
+ * detached from the plugins during a SIGHUP. The server changes them
+ * only with its set_lock write-held; handlers run with it read-held. */
 struct api {
         struct app_state *state;
         struct plugin *const *plugins;

@@ -57,7 +57,7 @@ struct app_state {
         char *readings_json; /* the ready-made GET /api/readings document */
         size_t readings_json_size;
         size_t count;
-        struct plugin_entry plugins[];
+        struct plugin_entry *plugins; /* `count` of them */
 };
 
 static const double duration_bounds[APP_DURATION_BUCKETS - 1] = APP_DURATION_BOUNDS;
@@ -95,9 +95,39 @@ static int rebuild_readings_json(struct app_state *state) {
         return 0;
 }
 
+/* A new entry for `info` (its history buffer allocated); false when out
+ * of memory. */
+static bool entry_init(struct plugin_entry *entry, const struct app_plugin_info *info) {
+        memset(entry, 0, sizeof(*entry));
+        copy_text(entry->name, sizeof(entry->name), info->name);
+        entry->interval_s = info->interval_s;
+        entry->budget_ms = info->budget_ms;
+        entry->samples = calloc(APP_HISTORY_SAMPLES, sizeof(entry->samples[0]));
+        return entry->samples != NULL;
+}
+
+static void entries_free(struct plugin_entry *entries, size_t count) {
+        for (size_t i = 0; entries != NULL && i < count; i++) {
+                reading_list_clear(&entries[i].readings);
+                free(entries[i].samples);
+        }
+        free(entries);
+}
+
+/* Entries for `plugins`, each new; NULL when out of memory. */
+static struct plugin_entry *entries_new(const struct app_plugin_info *plugins, size_t count) {
+        struct plugin_entry *entries = calloc(count > 0 ? count : 1, sizeof(*entries));
+        for (size_t i = 0; entries != NULL && i < count; i++)
+                if (!entry_init(&entries[i], &plugins[i])) {
+                        entries_free(entries, i + 1);
+                        return NULL;
+                }
+        return entries;
+}
+
 struct app_state *app_state_new(const struct app_plugin_info *plugins, size_t count,
                                 struct ph_error *error) {
-        struct app_state *state = calloc(1, sizeof(*state) + count * sizeof(state->plugins[0]));
+        struct app_state *state = calloc(1, sizeof(*state));
         if (state == NULL)
                 goto out_of_memory;
         pthread_rwlockattr_t attributes;
@@ -112,16 +142,10 @@ struct app_state *app_state_new(const struct app_plugin_info *plugins, size_t co
         }
         copy_text(state->led_first, sizeof(state->led_first), "off");
         copy_text(state->led_second, sizeof(state->led_second), "off");
+        state->plugins = entries_new(plugins, count);
+        if (state->plugins == NULL)
+                goto out_of_memory;
         state->count = count;
-        for (size_t i = 0; i < count; i++) {
-                struct plugin_entry *entry = &state->plugins[i];
-                copy_text(entry->name, sizeof(entry->name), plugins[i].name);
-                entry->interval_s = plugins[i].interval_s;
-                entry->budget_ms = plugins[i].budget_ms;
-                entry->samples = calloc(APP_HISTORY_SAMPLES, sizeof(entry->samples[0]));
-                if (entry->samples == NULL)
-                        goto out_of_memory;
-        }
         if (rebuild_readings_json(state) < 0)
                 goto out_of_memory;
         return state;
@@ -131,31 +155,65 @@ out_of_memory:
         return NULL;
 }
 
+int app_state_set_plugins(struct app_state *state, const struct app_plugin_info *plugins,
+                          size_t count, struct ph_error *error) {
+        /* Allocated outside the lock; an entry whose plugin stays is then
+         * swapped with the fresh one, which goes with the old array. */
+        struct plugin_entry *entries = entries_new(plugins, count);
+        if (entries == NULL)
+                return ph_error_set(error, -ENOMEM, "app state: out of memory");
+        pthread_rwlock_wrlock(&state->lock);
+        for (size_t i = 0; i < count; i++)
+                for (size_t j = 0; j < state->count; j++) {
+                        struct plugin_entry *kept = &state->plugins[j];
+                        if (strcmp(kept->name, entries[i].name) != 0)
+                                continue;
+                        struct plugin_entry fresh = entries[i];
+                        entries[i] = *kept;
+                        *kept = fresh;
+                        entries[i].interval_s = plugins[i].interval_s;
+                        entries[i].budget_ms = plugins[i].budget_ms;
+                        break;
+                }
+        struct plugin_entry *old = state->plugins;
+        size_t old_count = state->count;
+        state->plugins = entries;
+        state->count = count;
+        /* The plugins gone leave the readings document now; on failure the
+         * next good poll rebuilds it. */
+        (void)rebuild_readings_json(state);
+        pthread_rwlock_unlock(&state->lock);
+        entries_free(old, old_count);
+        return 0;
+}
+
 void app_state_free(struct app_state *state) {
         if (state == NULL)
                 return;
-        for (size_t i = 0; i < state->count; i++) {
-                reading_list_clear(&state->plugins[i].readings);
-                free(state->plugins[i].samples);
-        }
+        entries_free(state->plugins, state->count);
         free(state->readings_json);
         pthread_rwlock_destroy(&state->lock);
         free(state);
 }
 
-size_t app_state_plugin_count(const struct app_state *state) {
-        return state->count;
+size_t app_state_plugin_count(struct app_state *state) {
+        pthread_rwlock_rdlock(&state->lock);
+        size_t count = state->count;
+        pthread_rwlock_unlock(&state->lock);
+        return count;
 }
 
 int app_state_find_plugin(struct app_state *state, const char *name, size_t *ret_index) {
-        /* Names never change after app_state_new: no lock needed. */
-        for (size_t i = 0; i < state->count; i++) {
+        int result = -ENOENT;
+        pthread_rwlock_rdlock(&state->lock);
+        for (size_t i = 0; i < state->count && result < 0; i++) {
                 if (strcmp(state->plugins[i].name, name) == 0) {
                         *ret_index = i;
-                        return 0;
+                        result = 0;
                 }
         }
-        return -ENOENT;
+        pthread_rwlock_unlock(&state->lock);
+        return result;
 }
 
 static int copy_readings(const struct reading_list *from, struct reading_list *to) {
@@ -218,13 +276,16 @@ static void add_samples(struct plugin_entry *entry, const struct reading_list *r
 }
 
 int app_state_record_poll(struct app_state *state, size_t index, const struct app_poll *poll) {
-        if (index >= state->count)
-                return -EINVAL;
         /* Copy outside the lock: the lock is held only to swap. */
         struct reading_list copy = {0};
         int result = poll->readings != NULL ? copy_readings(poll->readings, &copy) : 0;
 
         pthread_rwlock_wrlock(&state->lock);
+        if (index >= state->count) {
+                pthread_rwlock_unlock(&state->lock);
+                reading_list_clear(&copy);
+                return -EINVAL;
+        }
         struct plugin_entry *entry = &state->plugins[index];
         entry->poll_count++;
         entry->last_poll_ms = poll->time_ms;
@@ -253,18 +314,22 @@ int app_state_record_poll(struct app_state *state, size_t index, const struct ap
 
 void app_state_set_status(struct app_state *state, size_t index,
                           const struct app_plugin_status *status) {
-        if (index >= state->count)
-                return;
         pthread_rwlock_wrlock(&state->lock);
+        if (index >= state->count) {
+                pthread_rwlock_unlock(&state->lock);
+                return;
+        }
         state->plugins[index].status = *status;
         state->plugins[index].has_status = true;
         pthread_rwlock_unlock(&state->lock);
 }
 
 void app_state_add_event(struct app_state *state, size_t index, const struct app_event *event) {
-        if (index >= state->count)
-                return;
         pthread_rwlock_wrlock(&state->lock);
+        if (index >= state->count) {
+                pthread_rwlock_unlock(&state->lock);
+                return;
+        }
         struct plugin_entry *entry = &state->plugins[index];
         struct app_plugin_status *status = &entry->status;
         status->history[status->history_count % APP_EVENT_HISTORY] = *event;
@@ -275,9 +340,11 @@ void app_state_add_event(struct app_state *state, size_t index, const struct app
 
 void app_state_note_reload_request(struct app_state *state, size_t index, int64_t now_ms,
                                    int64_t timeout_ms) {
-        if (index >= state->count)
-                return;
         pthread_rwlock_wrlock(&state->lock);
+        if (index >= state->count) {
+                pthread_rwlock_unlock(&state->lock);
+                return;
+        }
         state->plugins[index].reload_requested_ms = now_ms;
         state->plugins[index].reload_timeout_ms = timeout_ms;
         pthread_rwlock_unlock(&state->lock);
@@ -310,11 +377,13 @@ void app_state_get_leds(struct app_state *state, char *ret_first, char *ret_seco
 
 int app_state_get_plugin(struct app_state *state, size_t index, int64_t now_ms,
                          struct app_plugin_view *ret_view) {
-        if (index >= state->count)
-                return -EINVAL;
         struct app_plugin_view view = {0};
         int result = 0;
         pthread_rwlock_rdlock(&state->lock);
+        if (index >= state->count) {
+                pthread_rwlock_unlock(&state->lock);
+                return -EINVAL;
+        }
         const struct plugin_entry *entry = &state->plugins[index];
         copy_text(view.name, sizeof(view.name), entry->name);
         view.interval_s = entry->interval_s;

@@ -126,7 +126,17 @@ PH_MUST_USE struct app_state *app_state_new(const struct app_plugin_info *plugin
 /* Accepts NULL. */
 void app_state_free(struct app_state *state);
 
-size_t app_state_plugin_count(const struct app_state *state);
+size_t app_state_plugin_count(struct app_state *state);
+
+/* Replaces the set of plugins (a SIGHUP changed it): a plugin of the new
+ * set that was in the old one keeps everything recorded of it (statistics,
+ * readings, chart history, events); the others start empty; those gone are
+ * forgotten. Indices change: the caller (the server) keeps anyone from
+ * using an index across the change. Returns 0, or -ENOMEM with `error` set
+ * and the state as it was. */
+PH_MUST_USE int app_state_set_plugins(struct app_state *state,
+                                      const struct app_plugin_info *plugins, size_t count,
+                                      struct ph_error *error);
 
 /* Finds plugin `name`; returns 0 and its index, or -ENOENT. */
 PH_MUST_USE int app_state_find_plugin(struct app_state *state, const char *name, size_t *ret_index);

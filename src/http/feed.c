@@ -17,7 +17,7 @@ struct feed {
         struct sse *sse;
         struct hw_board *board;
         size_t count;
-        struct plugin *plugins[];
+        struct plugin *const *plugins; /* borrowed */
 };
 
 static int find_index(const struct feed *feed, const char *name, size_t *ret_index) {
@@ -103,7 +103,7 @@ done:
 
 struct feed *feed_new(struct app_state *state, struct sse *sse, struct plugin *const *plugins,
                       size_t count, struct hw_board *board, struct ph_error *error) {
-        struct feed *feed = calloc(1, sizeof(*feed) + count * sizeof(feed->plugins[0]));
+        struct feed *feed = calloc(1, sizeof(*feed));
         if (feed == NULL) {
                 ph_error_set(error, -ENOMEM, "http: out of memory");
                 return NULL;
@@ -112,11 +112,17 @@ struct feed *feed_new(struct app_state *state, struct sse *sse, struct plugin *c
         feed->sse = sse;
         feed->board = board;
         feed->count = count;
-        for (size_t i = 0; i < count; i++) {
-                feed->plugins[i] = plugins[i];
+        feed->plugins = plugins;
+        for (size_t i = 0; i < count; i++)
                 feed_refresh_status(feed, i);
-        }
         return feed;
+}
+
+void feed_set_plugins(struct feed *feed, struct plugin *const *plugins, size_t count) {
+        if (feed == NULL)
+                return;
+        feed->plugins = plugins;
+        feed->count = count;
 }
 
 void feed_free(struct feed *feed) {

@@ -16,11 +16,15 @@
 
 struct feed;
 
-/* Takes a first status of each plugin. Borrows everything; the plugins, board, state and stream
- * must outlive the feed. The caller frees it with feed_free. */
+/* Takes a first status of each plugin. Borrows everything; the plugins (and their array), board,
+ * state and stream must outlive the feed. The caller frees it with feed_free. */
 PH_MUST_USE struct feed *feed_new(struct app_state *state, struct sse *sse,
                                   struct plugin *const *plugins, size_t count,
                                   struct hw_board *board, struct ph_error *error);
+
+/* Feeds another set of plugins (borrowed), in the app state's new order.
+ * The caller makes sure no record is being fed meanwhile. */
+void feed_set_plugins(struct feed *feed, struct plugin *const *plugins, size_t count);
 
 /* Frees the feed. Accepts NULL. */
 void feed_free(struct feed *feed);

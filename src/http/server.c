@@ -39,6 +39,15 @@ struct http_server {
          * request over (scheduler_request never waits for a plugin). */
         pthread_mutex_t scheduler_lock;
         struct scheduler *scheduler;
+        /* The plugins served: `plugins` (the server's copy of the host's
+         * array; the api and the feed borrow it), the app state's set and
+         * the feed's. Read-held while a request is served and while a
+         * record is fed; write-held only to swap the set (a SIGHUP), which
+         * therefore never waits for a plugin. Before scheduler_lock and the
+         * app state's and stream's locks (core/locks.h). */
+        pthread_rwlock_t set_lock;
+        bool has_set_lock;
+        struct plugin **plugins;
         bool are_reads_open;
         struct MHD_Daemon *daemon;
         uint16_t port;
@@ -210,12 +219,32 @@ static enum MHD_Result start_action(struct http_server *server, struct MHD_Conne
         return MHD_YES;
 }
 
+/* GET /api/events: an event stream, kept open by sse.c. */
+static enum MHD_Result open_stream(struct http_server *server, struct MHD_Connection *connection,
+                                   struct request *request) {
+        struct MHD_Response *response =
+                sse_open(server->sse, connection,
+                         MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Last-Event-ID"));
+        if (response == NULL)
+                return send_error(connection, request, 503,
+                                  "too many event streams; try again later");
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(response, "X-Accel-Buffering", "no");
+        request->status = 200;
+        enum MHD_Result result = MHD_queue_response(connection, 200, response);
+        MHD_destroy_response(response);
+        return result;
+}
+
+static enum MHD_Result serve_locked(struct http_server *server, struct MHD_Connection *connection,
+                                    struct request *request, const struct route *route);
+
 /* Serves a complete request. */
 static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *connection,
                              struct request *request, const struct route *route,
                              enum method method) {
         struct http_reply reply = {0};
-        const struct api *api = &server->api;
         bool is_read = method == METHOD_GET || method == METHOD_HEAD;
         if (route->id == ROUTE_OTHER)
                 return send_error(connection, request, 404, "no such resource");
@@ -239,6 +268,19 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
         if (request->body_size > 0 && !route_is_action(route->id))
                 return send_error(connection, request, 400, "this resource takes no body");
 
+        if (route->id == ROUTE_EVENTS)
+                return open_stream(server, connection, request);
+        pthread_rwlock_rdlock(&server->set_lock);
+        enum MHD_Result result = serve_locked(server, connection, request, route);
+        pthread_rwlock_unlock(&server->set_lock);
+        return result;
+}
+
+/* serve's second half, with set_lock read-held. */
+static enum MHD_Result serve_locked(struct http_server *server, struct MHD_Connection *connection,
+                                    struct request *request, const struct route *route) {
+        const struct api *api = &server->api;
+        struct http_reply reply = {0};
         switch (route->id) {
         case ROUTE_DASHBOARD:
         case ROUTE_ASSET: {
@@ -296,22 +338,6 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
                 int result = http_reply_take(&reply, 200, "text/plain; version=0.0.4", text, size);
                 (void)result;
                 break;
-        }
-        case ROUTE_EVENTS: {
-                struct MHD_Response *response = sse_open(
-                        server->sse, connection,
-                        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Last-Event-ID"));
-                if (response == NULL)
-                        return send_error(connection, request, 503,
-                                          "too many event streams; try again later");
-                MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                        "text/event-stream");
-                MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-                MHD_add_response_header(response, "X-Accel-Buffering", "no");
-                request->status = 200;
-                enum MHD_Result result = MHD_queue_response(connection, 200, response);
-                MHD_destroy_response(response);
-                return result;
         }
         default:
                 return send_error(connection, request, 404, "no such resource");
@@ -518,10 +544,22 @@ static int start_daemon(struct http_server *server, struct ph_error *error) {
         return 0;
 }
 
+/* The app state's description of `host`'s plugins; NULL when out of memory. */
+static struct app_plugin_info *plugin_infos(const struct http_host *host) {
+        struct app_plugin_info *infos = calloc(host->plugin_count + 1, sizeof(*infos));
+        for (size_t i = 0; infos != NULL && i < host->plugin_count; i++)
+                infos[i] = (struct app_plugin_info){
+                        .name = plugin_name(host->plugins[i]),
+                        .interval_s = host->plugin_configs[i]->interval_s,
+                        .budget_ms = host->plugin_configs[i]->budget_ms,
+                };
+        return infos;
+}
+
 struct http_server *http_server_start(const struct http_config *config,
                                       const struct http_host *host, struct ph_error *error) {
         struct http_server *server = calloc(1, sizeof(*server));
-        struct app_plugin_info *infos = calloc(host->plugin_count + 1, sizeof(*infos));
+        struct app_plugin_info *infos = plugin_infos(host);
         if (server == NULL || infos == NULL) {
                 free(infos);
                 free(server);
@@ -530,18 +568,22 @@ struct http_server *http_server_start(const struct http_config *config,
         }
         server->config = *config;
         pthread_mutex_init(&server->scheduler_lock, NULL);
+        server->has_set_lock = pthread_rwlock_init(&server->set_lock, NULL) == 0;
         server->are_reads_open =
                 config->open_reads < 0 ? is_loopback(config->address) : config->open_reads > 0;
-        for (size_t i = 0; i < host->plugin_count; i++)
-                infos[i] = (struct app_plugin_info){
-                        .name = plugin_name(host->plugins[i]),
-                        .interval_s = host->plugin_configs[i]->interval_s,
-                        .budget_ms = host->plugin_configs[i]->budget_ms,
-                };
-        server->state = app_state_new(infos, host->plugin_count, error);
+        server->plugins = calloc(host->plugin_count + 1, sizeof(server->plugins[0]));
+        if (server->plugins != NULL && host->plugin_count > 0)
+                memcpy(server->plugins, host->plugins,
+                       host->plugin_count * sizeof(server->plugins[0]));
+        server->state = server->plugins != NULL && server->has_set_lock
+                                ? app_state_new(infos, host->plugin_count, error)
+                                : NULL;
         free(infos);
-        if (server->state == NULL)
+        if (server->state == NULL) {
+                if (server->plugins == NULL || !server->has_set_lock)
+                        ph_error_set(error, -ENOMEM, "http: out of memory");
                 goto fail;
+        }
         if (auth_init(&server->auth, config->token, host->state_dir, error) < 0)
                 goto fail;
         /* Half the connections at most for streams: the API stays reachable. */
@@ -563,13 +605,13 @@ struct http_server *http_server_start(const struct http_config *config,
         server->guard = guard_new(&limits, error);
         if (server->guard == NULL)
                 goto fail;
-        server->feed = feed_new(server->state, server->sse, host->plugins, host->plugin_count,
+        server->feed = feed_new(server->state, server->sse, server->plugins, host->plugin_count,
                                 host->board, error);
         if (server->feed == NULL)
                 goto fail;
         server->api = (struct api){
                 .state = server->state,
-                .plugins = host->plugins,
+                .plugins = server->plugins,
                 .plugin_count = host->plugin_count,
                 .reloader = host->reloader,
                 .reload_debounce_ms = host->reload_debounce_ms,
@@ -616,13 +658,74 @@ void http_server_stop(struct http_server *server) {
         sse_free(server->sse);
         metrics_free(server->metrics);
         app_state_free(server->state);
+        free(server->plugins);
+        if (server->has_set_lock)
+                pthread_rwlock_destroy(&server->set_lock);
         pthread_mutex_destroy(&server->scheduler_lock);
         free(server);
+}
+
+void http_server_detach_plugins(struct http_server *server) {
+        if (server == NULL)
+                return;
+        pthread_rwlock_wrlock(&server->set_lock);
+        server->api.plugin_count = 0;
+        server->api.reloader = NULL;
+        feed_set_plugins(server->feed, NULL, 0);
+        pthread_rwlock_unlock(&server->set_lock);
+}
+
+int http_server_set_plugins(struct http_server *server, const struct http_host *host,
+                            struct ph_error *error) {
+        if (server == NULL)
+                return 0;
+        struct app_plugin_info *infos = plugin_infos(host);
+        struct plugin **plugins = calloc(host->plugin_count + 1, sizeof(plugins[0]));
+        if (infos == NULL || plugins == NULL) {
+                free(infos);
+                free(plugins);
+                infos = NULL;
+                plugins = NULL;
+                ph_error_set(error, -ENOMEM, "http: out of memory");
+        }
+        for (size_t i = 0; plugins != NULL && i < host->plugin_count; i++)
+                plugins[i] = host->plugins[i];
+        pthread_rwlock_wrlock(&server->set_lock);
+        int result = infos != NULL ? app_state_set_plugins(server->state, infos, host->plugin_count,
+                                                           error)
+                                   : -ENOMEM;
+        struct plugin **old = server->plugins;
+        if (result == 0) {
+                server->plugins = plugins;
+                server->api.plugins = plugins;
+                server->api.plugin_count = host->plugin_count;
+                server->api.reloader = host->reloader;
+                feed_set_plugins(server->feed, plugins, host->plugin_count);
+        } else {
+                old = plugins; /* detached, as it was */
+        }
+        pthread_rwlock_unlock(&server->set_lock);
+        free(old);
+        free(infos);
+        if (result < 0)
+                return result;
+        /* Their statuses as they are now, as when the server started. */
+        pthread_rwlock_rdlock(&server->set_lock);
+        for (size_t i = 0; i < host->plugin_count; i++)
+                feed_refresh_status(server->feed, i);
+        pthread_rwlock_unlock(&server->set_lock);
+        return 0;
 }
 
 void http_server_set_scheduler(struct http_server *server, struct scheduler *scheduler) {
         if (server == NULL)
                 return;
+        if (scheduler == NULL) {
+                /* The reloader stops next: no reload request may reach it. */
+                pthread_rwlock_wrlock(&server->set_lock);
+                server->api.reloader = NULL;
+                pthread_rwlock_unlock(&server->set_lock);
+        }
         pthread_mutex_lock(&server->scheduler_lock);
         server->scheduler = scheduler;
         pthread_mutex_unlock(&server->scheduler_lock);
@@ -630,7 +733,9 @@ void http_server_set_scheduler(struct http_server *server, struct scheduler *sch
 
 void http_server_deliver(const struct poll_record *record, void *data) {
         struct http_server *server = data;
+        pthread_rwlock_rdlock(&server->set_lock);
         feed_note_poll(server->feed, record);
+        pthread_rwlock_unlock(&server->set_lock);
 }
 
 uint16_t http_server_port(const struct http_server *server) {

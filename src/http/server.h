@@ -54,8 +54,26 @@ PH_MUST_USE struct http_server *http_server_start(const struct http_config *conf
  * progress), detaches from the plugins and frees everything. Accepts NULL. */
 void http_server_stop(struct http_server *server);
 
+/* Detaches the server from the plugins, before they are stopped and
+ * unloaded (a SIGHUP that changes them): it serves on, showing what it
+ * recorded of them; actions on them get 503 and their records are not
+ * fed, until http_server_set_plugins. Waits only for requests being served
+ * (never for a plugin). */
+void http_server_detach_plugins(struct http_server *server);
+
+/* Serves another set of plugins: `host`'s plugins, plugin_configs,
+ * plugin_count and reloader are taken (the rest stays as at the start).
+ * What was recorded of a plugin that stays (chart history, statistics,
+ * events) is kept; the others start afresh and those gone are forgotten.
+ * The port, the event streams and the counters stay. Returns 0, or
+ * -ENOMEM with `error` set (the server then stays detached). */
+PH_MUST_USE int http_server_set_plugins(struct http_server *server, const struct http_host *host,
+                                        struct ph_error *error);
+
 /* Where operator polls and resets go (NULL: nowhere, they get 503). Set
- * after the scheduler starts and to NULL before it stops. */
+ * after the scheduler starts and to NULL before it and the reloader stop:
+ * NULL also cuts off reload requests, until http_server_set_plugins hands
+ * over the next reloader. */
 void http_server_set_scheduler(struct http_server *server, struct scheduler *scheduler);
 
 /* The pipeline's deliver (core/pipeline.h) of the web state, its event

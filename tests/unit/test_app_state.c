@@ -293,6 +293,66 @@ static void test_readers_never_see_a_half_written_poll(void **unused) {
         app_state_free(race.state);
 }
 
+static void test_a_new_plugin_set_keeps_what_was_recorded_of_the_plugins_that_stay(void **unused) {
+        (void)unused;
+        struct app_state *state = new_state();
+        int64_t now_ms = 1700000000000;
+        record(state, 0, now_ms - 2000, 20.0); /* alpha */
+        record(state, 1, now_ms - 1000, 30.0); /* beta */
+        struct app_event event = {.time_ms = now_ms - 500, .kind = "loaded"};
+        app_state_add_event(state, 1, &event);
+
+        /* beta stays (now first, with a new interval), alpha goes, gamma comes. */
+        const struct app_plugin_info next[] = {
+                {.name = "beta", .interval_s = 2.0, .budget_ms = 70},
+                {.name = "gamma", .interval_s = 1.0, .budget_ms = 100},
+        };
+        struct ph_error error = {0};
+        assert_int_equal(app_state_set_plugins(state, next, 2, &error), 0);
+        assert_int_equal(app_state_plugin_count(state), 2);
+        size_t index = 99;
+        assert_int_equal(app_state_find_plugin(state, "alpha", &index), -ENOENT);
+        assert_int_equal(app_state_find_plugin(state, "gamma", &index), 0);
+        assert_int_equal(index, 1);
+        assert_int_equal(app_state_find_plugin(state, "beta", &index), 0);
+        assert_int_equal(index, 0);
+
+        struct app_plugin_view view;
+        assert_int_equal(app_state_get_plugin(state, 0, now_ms, &view), 0);
+        assert_string_equal(view.name, "beta");
+        assert_true(view.interval_s == 2.0);
+        assert_int_equal(view.budget_ms, 70);
+        assert_int_equal(view.poll_count, 1);
+        assert_int_equal(view.reading_count, 2);
+        assert_true(view.readings[0].value == 30.0);
+        assert_int_equal(view.status.history_count, 1);
+        assert_string_equal(view.status.history[0].kind, "loaded");
+        app_plugin_view_clear(&view);
+        assert_int_equal(app_state_get_plugin(state, 1, now_ms, &view), 0);
+        assert_string_equal(view.name, "gamma");
+        assert_int_equal(view.poll_count, 0);
+        assert_int_equal(view.reading_count, 0);
+        app_plugin_view_clear(&view);
+        assert_int_equal(app_state_get_plugin(state, 2, now_ms, &view), -EINVAL);
+
+        /* The chart history and the readings document: beta's, not alpha's. */
+        json_t *history = load(app_state_history_json(state, now_ms, &(size_t){0}));
+        size_t i;
+        json_t *series;
+        json_array_foreach(history, i, series) {
+                assert_string_equal(json_string_value(json_object_get(series, "plugin")), "beta");
+        }
+        assert_int_equal(json_array_size(history), 2);
+        json_decref(history);
+        json_t *readings = load(app_state_readings_json(state, &(size_t){0}));
+        json_t *plugins = json_object_get(readings, "plugins");
+        assert_null(json_object_get(plugins, "alpha"));
+        assert_non_null(json_object_get(plugins, "beta"));
+        assert_non_null(json_object_get(plugins, "gamma"));
+        json_decref(readings);
+        app_state_free(state);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_plugins_are_found_by_name),
@@ -305,6 +365,8 @@ int main(void) {
                 cmocka_unit_test(test_reload_request_shows_until_an_event_or_its_timeout),
                 cmocka_unit_test(test_status_is_replaced_whole),
                 cmocka_unit_test(test_readers_never_see_a_half_written_poll),
+                cmocka_unit_test(
+                        test_a_new_plugin_set_keeps_what_was_recorded_of_the_plugins_that_stay),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
