@@ -113,7 +113,7 @@ test-sanitize-host: build
 	 $$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e/test_lifecycle.py \
 	    tests/e2e/test_plugin_calls.py tests/e2e/test_daemon.py tests/e2e/test_http_api.py \
 	    tests/e2e/test_http_concurrency.py tests/e2e/test_http_robustness.py \
-	    tests/e2e/test_http_events.py
+	    tests/e2e/test_http_events.py tests/e2e/test_http_plugin_set.py
 
 # The host under ThreadSanitizer: pyhost's C code is instrumented, Wasmtime's
 # Rust is not (TSan sees its malloc, memcpy and pthread calls, not its own
@@ -125,7 +125,7 @@ test-sanitize-host: build
 # target fails if any exists at the end.
 TSAN_E2E := tests/e2e/test_lifecycle.py tests/e2e/test_daemon.py \
             tests/e2e/test_http_concurrency.py tests/e2e/test_reload_under_load.py \
-            tests/e2e/test_pipeline.py
+            tests/e2e/test_pipeline.py tests/e2e/test_http_plugin_set.py
 TSAN_REPORTS = $(CURDIR)/$(BUILD)/tsan-host/tsan-reports
 TSAN_SUPPRESSIONS = $(CURDIR)/tests/tsan.supp
 TSAN_ENV = TSAN_OPTIONS=log_path=$(TSAN_REPORTS)/tsan:exitcode=66:second_deadlock_stack=1:suppressions=$(TSAN_SUPPRESSIONS)
