@@ -1,5 +1,6 @@
 #include "hw/hw_sim_bme280.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -72,8 +73,9 @@ void hw_bme280_compensate(const struct hw_bme280_calibration *c, const struct hw
         ret->humidity_q22_10 = (uint32_t)(x >> 12);
 }
 
-/* The smallest raw value in [0, limit) whose compensated value (picked by
- * `which`) reaches `target`, or the largest for a decreasing one. */
+/* The raw value in [0, limit) whose compensated value (picked by `which`)
+ * is nearest `target` (binary search: temperature and humidity grow with
+ * their raw value, pressure falls). */
 enum quantity { TEMPERATURE, PRESSURE, HUMIDITY };
 
 static double compensated(enum quantity which, int32_t adc_t, int32_t value) {
@@ -106,15 +108,20 @@ static int32_t search(enum quantity which, int32_t adc_t, double target, int32_t
                 else
                         high = middle;
         }
+        /* `low` is the first step past the target: its neighbour below
+         * may be closer. */
+        if (low > 0 && fabs(compensated(which, adc_t, low - 1) - target) <
+                               fabs(compensated(which, adc_t, low) - target))
+                return low - 1;
         return low;
 }
 
 void hw_sim_bme280_raw_for(double celsius, double hpa, double humidity,
                            struct hw_bme280_raw *ret_raw) {
-        /* Halfway between two steps rounds up: aim a quarter step low. */
-        ret_raw->temperature = search(TEMPERATURE, 0, celsius - 0.0025, 1 << 20);
-        ret_raw->pressure = search(PRESSURE, ret_raw->temperature, hpa * 100.0 - 0.001, 1 << 20);
-        ret_raw->humidity = search(HUMIDITY, ret_raw->temperature, humidity - 0.0002, 1 << 16);
+        /* The raw value whose compensated value is nearest the model's. */
+        ret_raw->temperature = search(TEMPERATURE, 0, celsius, 1 << 20);
+        ret_raw->pressure = search(PRESSURE, ret_raw->temperature, hpa * 100.0, 1 << 20);
+        ret_raw->humidity = search(HUMIDITY, ret_raw->temperature, humidity, 1 << 16);
 }
 
 static void put16(uint8_t *at, uint16_t value) {

@@ -11,10 +11,13 @@
  * writes. Measurements are instant (status never shows "measuring").
  *
  * The raw ADC values are derived from a model (celsius, hPa, %RH, plus a
- * seeded +- noise per measurement): the smallest raw value whose
- * datasheet integer compensation reaches the model's value, so a driver
- * written from the datasheet reads the model back to within the sensor's
- * resolution (0.01 C, 1/256 Pa, 1/1024 %RH).
+ * seeded +- noise per measurement): the raw value whose datasheet
+ * integer compensation is nearest the model's value, so a driver written
+ * from the datasheet reads the model back to within one raw step (about
+ * 0.01 C, 0.2 Pa, 0.01 %RH). With the defaults (22.5 C, 1013.25 hPa,
+ * 45 %RH, no noise) the chip reports adc_T = 511640, adc_P = 408927,
+ * adc_H = 28211, which compensate to 2250 (22.50 C), 25939196 / 256 =
+ * 101324.98 Pa and 46082 / 1024 = 45.00 %RH.
  *
  * Owns its registers; not thread-safe (hw_sim.c holds its lock). */
 #ifndef PH_HW_SIM_BME280_H

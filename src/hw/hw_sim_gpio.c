@@ -97,7 +97,7 @@ static size_t add_bounces(struct sim_gpio *gpio, struct raw_edge *out, uint64_t 
         qsort(offsets, toggles, sizeof(offsets[0]), compare_u64);
         for (unsigned i = 0; i < toggles; i++) {
                 out[i].ns = start + offsets[i] + i; /* + i: strictly increasing */
-                out[i].is_high = (i % 2 == 0) ? is_final_high : !is_final_high;
+                out[i].is_high = (i % 2 == 0) ? !is_final_high : is_final_high; /* away, back, ... */
         }
         return toggles;
 }
