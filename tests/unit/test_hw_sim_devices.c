@@ -219,12 +219,19 @@ static void test_bme280_reset_values_skips_and_ctrl_hum_latch(void **state) {
         assert_int_equal(bme_write(board, 0xF4, 0x25), 0);
         bme_read(board, 0xF7, d, sizeof(d));
         assert_int_equal(d[6] << 8 | d[7], 0x8000);
+        /* Normal mode measures at every burst; a ctrl_hum write alone
+         * changes nothing until ctrl_meas is written again. */
+        assert_int_equal(bme_write(board, 0xF4, 0x27), 0);
         assert_int_equal(bme_write(board, 0xF2, 0x01), 0);
-        bme_read(board, 0xFD, d, 2);
-        assert_int_equal(d[0] << 8 | d[1], 0x8000); /* latched, not measured yet */
-        assert_int_equal(bme_write(board, 0xF4, 0x25), 0);
-        bme_read(board, 0xFD, d, 2);
-        assert_int_equal(d[0] << 8 | d[1], 28211);
+        bme_read(board, 0xF7, d, sizeof(d));
+        assert_int_equal(d[6] << 8 | d[7], 0x8000);
+        assert_int_equal(d[3], 511640 >> 12); /* temperature is measured */
+        uint8_t ctrl_hum = 0;
+        bme_read(board, 0xF2, &ctrl_hum, 1);
+        assert_int_equal(ctrl_hum, 0x01); /* reads back as written */
+        assert_int_equal(bme_write(board, 0xF4, 0x27), 0);
+        bme_read(board, 0xF7, d, sizeof(d));
+        assert_int_equal(d[6] << 8 | d[7], 28211);
         /* Soft reset: control registers back to 0, data to 0x80000. */
         assert_int_equal(bme_write(board, 0xE0, 0xB6), 0);
         bme_read(board, 0xF2, d, 4);
