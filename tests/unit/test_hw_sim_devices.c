@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "hw/hw_sim.h"
@@ -536,6 +537,65 @@ static void test_ds18b20_reads_in_sixteenths(void **state) {
         hw_board_free(board);
 }
 
+/* ---- the [board] keys ---- */
+
+static int load(const char *text, struct host_config *config, struct ph_error *error) {
+        char path[] = "/tmp/pyhost-simdev-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        close(fd);
+        config_set_defaults(config);
+        int result = config_load_file(config, path, error);
+        if (result == 0)
+                result = config_validate(config, error);
+        unlink(path);
+        return result;
+}
+
+static void test_board_keys_configure_the_devices(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_int_equal(load("[board]\nbme280_address = 0x77\nbme280_celsius = 30\n"
+                              "ds18b20_id = 28-0000075a1b2c\nbutton_line = 5\n"
+                              "button_presses_ms = 500, 3000\nbutton_repeat_ms = 10000\n"
+                              "relay_line = 6\ndev_root = /tmp/dev\npwm_chip = 2\n",
+                              &config, &error),
+                         0);
+        const struct sim_board_config *sim = &config.board.sim;
+        assert_int_equal(sim->bme280_address, 0x77);
+        assert_true(fabs(sim->bme280_celsius - 30) < 1e-9);
+        assert_string_equal(sim->ds18b20_id, "28-0000075a1b2c");
+        assert_int_equal(sim->button_press_count, 2);
+        assert_int_equal(sim->button_presses_ms[1], 3000);
+        assert_string_equal(config.board.linux_board.dev_root, "/tmp/dev");
+        assert_int_equal(config.board.linux_board.pwm_chip, 2);
+        /* Defaults: the board the README documents. */
+        assert_int_equal(load("", &config, &error), 0);
+        assert_int_equal(config.board.sim.bme280_address, 0x76);
+        assert_int_equal(config.board.sim.button_line, 17);
+        assert_int_equal(config.board.sim.relay_line, 27);
+
+        const char *bad[][2] = {
+                {"[board]\nbme280_address = 0x75\n", "bme280_address"},
+                {"[board]\nds18b20_id = 28-XYZ\n", "ds18b20_id"},
+                {"[board]\nbutton_presses_ms = 3000, 500\n", "button_presses_ms"},
+                {"[board]\nbutton_line = 64\n", "button_line"},
+                {"[board]\nrelay_line = 17\n", "relay_line"},
+                {"[board]\nbutton_bounce_us = 50000\nbutton_hold_ms = 20\n", "button_bounce_us"},
+                {"[board]\nbutton_presses_ms = 500, 3000\nbutton_repeat_ms = 2000\n",
+                 "button_repeat_ms"},
+                {"[board]\ndev_root = dev\n", "dev_root"},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                error = (struct ph_error){0};
+                assert_true(load(bad[i][0], &config, &error) < 0);
+                if (strstr(error.message, bad[i][1]) == NULL)
+                        fail_msg("'%s': %s", bad[i][0], error.message);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_bme280_answers_chip_id_and_calibration),
@@ -550,6 +610,7 @@ int main(void) {
                 cmocka_unit_test(test_relay_is_logged_read_back_and_owned_once),
                 cmocka_unit_test(test_pwm_state_is_kept_and_logged),
                 cmocka_unit_test(test_ds18b20_reads_in_sixteenths),
+                cmocka_unit_test(test_board_keys_configure_the_devices),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
