@@ -186,7 +186,8 @@ static int add_button_press(const char *word, size_t length, void *data) {
         if (sim->button_press_count == CONFIG_MAX_SCRIPT ||
             item_unsigned(word, length, 86400000, &ms) < 0)
                 return -EINVAL;
-        if (sim->button_press_count > 0 && ms <= sim->button_presses_ms[sim->button_press_count - 1])
+        if (sim->button_press_count > 0 &&
+            ms <= sim->button_presses_ms[sim->button_press_count - 1])
                 return -EINVAL; /* in order: the script is a timeline */
         sim->button_presses_ms[sim->button_press_count++] = (uint32_t)ms;
         return 0;
@@ -367,7 +368,9 @@ static const struct config_key host_keys[] = {
 #undef H
 
 static const struct config_word bme280_address_words[] = {
-        {"0x76", 0x76}, {"0x77", 0x77}, {NULL, 0},
+        {"0x76", 0x76},
+        {"0x77", 0x77},
+        {NULL, 0},
 };
 
 #define B struct board_config

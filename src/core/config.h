@@ -39,22 +39,22 @@ struct sim_board_config {
         double script_celsius[CONFIG_MAX_SCRIPT];
         size_t script_count;
         /* The simulated devices of src/hw/hw_sim*.c (one of each). */
-        unsigned i2c_bus;           /* the bus the BME280 sits on */
-        int bme280_address;         /* 0x76 or 0x77 */
-        double bme280_celsius;      /* the model the raw values derive from */
+        unsigned i2c_bus;      /* the bus the BME280 sits on */
+        int bme280_address;    /* 0x76 or 0x77 */
+        double bme280_celsius; /* the model the raw values derive from */
         double bme280_hpa;
         double bme280_humidity;
-        double bme280_noise;        /* each measurement +- this much of each, seeded */
-        char ds18b20_id[16];        /* "28-" and 12 hex digits */
+        double bme280_noise; /* each measurement +- this much of each, seeded */
+        char ds18b20_id[16]; /* "28-" and 12 hex digits */
         double ds18b20_celsius;
-        unsigned button_line;       /* a push button to ground: active low */
+        unsigned button_line;                          /* a push button to ground: active low */
         uint32_t button_presses_ms[CONFIG_MAX_SCRIPT]; /* press times after start */
         size_t button_press_count;
-        uint32_t button_repeat_ms;  /* the presses repeat with this period; 0: once */
-        uint32_t button_hold_ms;    /* how long each press lasts */
-        unsigned button_bounces;    /* extra edge pairs at each press and release */
-        uint32_t button_bounce_us;  /* within this time, seeded */
-        unsigned relay_line;        /* an output line whose changes are logged as the relay's */
+        uint32_t button_repeat_ms; /* the presses repeat with this period; 0: once */
+        uint32_t button_hold_ms;   /* how long each press lasts */
+        unsigned button_bounces;   /* extra edge pairs at each press and release */
+        uint32_t button_bounce_us; /* within this time, seeded */
+        unsigned relay_line;       /* an output line whose changes are logged as the relay's */
 };
 
 /* The Linux board (backend = linux, src/hw/hw_linux.c): DHT22s through

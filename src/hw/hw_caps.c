@@ -14,7 +14,8 @@ static int not_supported(struct hw_board *board, const char *what, struct ph_err
 /* ---- I2C ---- */
 
 int hw_i2c_check(const struct hw_i2c_transaction *transaction, struct ph_error *error) {
-        if (transaction->address < HW_I2C_FIRST_ADDRESS || transaction->address > HW_I2C_LAST_ADDRESS)
+        if (transaction->address < HW_I2C_FIRST_ADDRESS ||
+            transaction->address > HW_I2C_LAST_ADDRESS)
                 return ph_error_set(error, -EINVAL,
                                     "i2c bus %u: address 0x%02x is outside 0x08..0x77",
                                     transaction->bus, transaction->address);
@@ -65,8 +66,8 @@ enum hw_i2c_status hw_i2c_status_of(int code) {
 }
 
 const char *hw_i2c_status_name(enum hw_i2c_status status) {
-        static const char *const names[] = {"ok",          "nack",        "timeout",
-                                            "bus-error",   "no-such-bus", "invalid"};
+        static const char *const names[] = {"ok",        "nack",        "timeout",
+                                            "bus-error", "no-such-bus", "invalid"};
         return (size_t)status < sizeof(names) / sizeof(names[0]) ? names[status] : "?";
 }
 
@@ -192,8 +193,8 @@ int hw_iio_channel_read(struct hw_board *board, unsigned device, const char *cha
 int hw_w1_read_celsius(struct hw_board *board, const char *id, double *ret_celsius,
                        struct ph_error *error) {
         if (!hw_w1_id_is_valid(id))
-                return ph_error_set(error, -EINVAL, "w1: '%s' is not a w1 id (like 28-0000075a1b2c)",
-                                    id);
+                return ph_error_set(error, -EINVAL,
+                                    "w1: '%s' is not a w1 id (like 28-0000075a1b2c)", id);
         if (board->ops->w1_read_celsius == NULL)
                 return not_supported(board, "1-Wire", error);
         return board->ops->w1_read_celsius(board, id, ret_celsius, error);

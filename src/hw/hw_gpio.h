@@ -34,10 +34,18 @@ struct hw_board;
 #define HW_GPIO_MAX_DEBOUNCE_US 1000000u
 
 enum hw_gpio_direction { HW_GPIO_INPUT, HW_GPIO_OUTPUT };
-enum hw_gpio_bias { HW_GPIO_BIAS_AS_IS, HW_GPIO_BIAS_DISABLE, HW_GPIO_BIAS_PULL_UP,
-                    HW_GPIO_BIAS_PULL_DOWN };
-enum hw_gpio_edges { HW_GPIO_EDGES_NONE, HW_GPIO_EDGES_RISING, HW_GPIO_EDGES_FALLING,
-                     HW_GPIO_EDGES_BOTH };
+enum hw_gpio_bias {
+        HW_GPIO_BIAS_AS_IS,
+        HW_GPIO_BIAS_DISABLE,
+        HW_GPIO_BIAS_PULL_UP,
+        HW_GPIO_BIAS_PULL_DOWN
+};
+enum hw_gpio_edges {
+        HW_GPIO_EDGES_NONE,
+        HW_GPIO_EDGES_RISING,
+        HW_GPIO_EDGES_FALLING,
+        HW_GPIO_EDGES_BOTH
+};
 
 struct hw_gpio_request {
         enum hw_gpio_direction direction;
@@ -82,8 +90,8 @@ struct hw_gpio_line {
  * -ENOENT (no such line), -ENOTSUP (backend has no GPIO); `error` names
  * the chip and line. */
 PH_MUST_USE int hw_gpio_claim(struct hw_board *board, unsigned offset,
-                              const struct hw_gpio_request *request,
-                              struct hw_gpio_line **ret_line, struct ph_error *error);
+                              const struct hw_gpio_request *request, struct hw_gpio_line **ret_line,
+                              struct ph_error *error);
 
 /* Logical value of an input, or the value last written to an output. */
 PH_MUST_USE int hw_gpio_read(struct hw_gpio_line *line, bool *ret_is_active);
@@ -111,9 +119,9 @@ void hw_gpio_release(struct hw_gpio_line *line);
 struct hw_debounce {
         uint32_t debounce_us;
         enum hw_gpio_edges edges;
-        bool is_active;       /* the level after the last accepted edge */
-        bool has_edge;        /* an edge was accepted already */
-        uint64_t last_ns;     /* its timestamp */
+        bool is_active;   /* the level after the last accepted edge */
+        bool has_edge;    /* an edge was accepted already */
+        uint64_t last_ns; /* its timestamp */
 };
 
 /* Whether `edge` goes to the owner; updates the filter's level either
@@ -130,8 +138,8 @@ enum hw_debounce_verdict hw_debounce_filter(struct hw_debounce *filter,
  * kernel's line-event fd; the kernel keeps up to 16 edges (v1 drops more
  * without telling). */
 struct gpiod_chip;
-PH_MUST_USE int hw_gpiod_line_claim(struct gpiod_chip *chip, const char *chip_name,
-                                    unsigned offset, const struct hw_gpio_request *request,
+PH_MUST_USE int hw_gpiod_line_claim(struct gpiod_chip *chip, const char *chip_name, unsigned offset,
+                                    const struct hw_gpio_request *request,
                                     struct hw_gpio_line **ret_line, struct ph_error *error);
 
 /* 0 or -EINVAL (`error` names the bad field). */

@@ -29,12 +29,12 @@ struct hw_board;
 #define HW_I2C_LAST_ADDRESS 0x77
 
 struct hw_i2c_transaction {
-        unsigned bus;        /* N of /dev/i2c-N */
-        uint8_t address;     /* 7-bit */
+        unsigned bus;         /* N of /dev/i2c-N */
+        uint8_t address;      /* 7-bit */
         const uint8_t *write; /* write_length bytes, sent first; borrowed */
-        size_t write_length; /* 0: no write */
-        uint8_t *read;       /* read_length bytes, filled on success; borrowed */
-        size_t read_length;  /* 0: no read */
+        size_t write_length;  /* 0: no write */
+        uint8_t *read;        /* read_length bytes, filled on success; borrowed */
+        size_t read_length;   /* 0: no read */
 };
 
 /* The outcome a plugin sees; mirrors the planned WIT `i2c-error`. */
@@ -59,8 +59,7 @@ PH_MUST_USE int hw_i2c_transact(struct hw_board *board,
 
 /* Checks the address and lengths as hw_i2c_transact does (backends call
  * it first); 0, -EINVAL or -EMSGSIZE. */
-PH_MUST_USE int hw_i2c_check(const struct hw_i2c_transaction *transaction,
-                             struct ph_error *error);
+PH_MUST_USE int hw_i2c_check(const struct hw_i2c_transaction *transaction, struct ph_error *error);
 
 /* The Linux implementation (hw_i2cdev.c): <dev_root>/i2c-N, opened on
  * first use (O_RDWR, checked with I2C_FUNCS for plain I2C transfers) and

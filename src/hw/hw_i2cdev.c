@@ -74,8 +74,8 @@ static int open_bus(const struct hw_i2cdev *i2cdev, unsigned bus, struct ph_erro
         if ((functions & I2C_FUNC_I2C) == 0) {
                 close(fd);
                 return ph_error_set(error, -ENOTSUP,
-                                    "i2c bus %u: %s can do SMBus only, not plain I2C transfers", bus,
-                                    path);
+                                    "i2c bus %u: %s can do SMBus only, not plain I2C transfers",
+                                    bus, path);
         }
         return fd;
 }

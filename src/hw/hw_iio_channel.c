@@ -29,8 +29,8 @@ static bool is_channel_name(const char *name) {
 
 static int attribute_path(char *out, size_t size, const char *root, unsigned device,
                           const char *channel, size_t channel_length, const char *kind) {
-        int length = snprintf(out, size, "%s/bus/iio/devices/iio:device%u/in_%.*s_%s", root,
-                              device, (int)channel_length, channel, kind);
+        int length = snprintf(out, size, "%s/bus/iio/devices/iio:device%u/in_%.*s_%s", root, device,
+                              (int)channel_length, channel, kind);
         return length < 0 || (size_t)length >= size ? -ENAMETOOLONG : 0;
 }
 

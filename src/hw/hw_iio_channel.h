@@ -29,9 +29,9 @@ enum hw_iio_value {
  * -EINVAL (bad name), -ENOENT (no such device or attribute), -EBADMSG (not
  * a number), or the driver's errno (-EIO, -ETIMEDOUT, ...); `error` names
  * the file. */
-PH_MUST_USE int hw_iio_channel_read(struct hw_board *board, unsigned device,
-                                    const char *channel, enum hw_iio_value value,
-                                    double *ret_value, struct ph_error *error);
+PH_MUST_USE int hw_iio_channel_read(struct hw_board *board, unsigned device, const char *channel,
+                                    enum hw_iio_value value, double *ret_value,
+                                    struct ph_error *error);
 
 /* The Linux implementation, for backends and tests: the same under
  * `sysfs_root` (borrowed). */

@@ -13,8 +13,8 @@ struct linux_board {
         struct hw_board board; /* first, so a struct hw_board * is a struct linux_board * */
         struct hw_iio *iio;    /* owned; thread-safe on its own */
         pthread_mutex_t leds_lock;
-        struct hw_led_lines *leds;   /* owned; NULL for led_driver = none; under leds_lock */
-        enum hw_led_color colors[2]; /* shown now; under leds_lock */
+        struct hw_led_lines *leds;        /* owned; NULL for led_driver = none; under leds_lock */
+        enum hw_led_color colors[2];      /* shown now; under leds_lock */
         struct linux_board_config config; /* the roots, chips; immutable */
         struct hw_i2cdev *i2c;            /* owned; thread-safe on its own */
         pthread_mutex_t devices_lock;     /* guards chip; serialises PWM writes */

@@ -17,9 +17,8 @@
  *
  * Threads: every hw_* function may be called from any plugin thread at
  * once. `devices_lock` guards the GPIO chip handle and serialises PWM
- * writes (sysfs I/O under it, nothing else). The sensors lock themselves (one mutex per sensor); `leds_lock`
- * guards the LED driver and the colours, held while the lines are
- * written. */
+ * writes (sysfs I/O under it, nothing else). The sensors lock themselves (one mutex per sensor);
+ * `leds_lock` guards the LED driver and the colours, held while the lines are written. */
 #ifndef PH_HW_LINUX_H
 #define PH_HW_LINUX_H
 

@@ -33,8 +33,8 @@ PH_MUST_USE int hw_pwm_set(struct hw_board *board, unsigned channel,
                            const struct hw_pwm_state *state, struct ph_error *error);
 
 /* The channel's state as the backend last set or reads it. */
-PH_MUST_USE int hw_pwm_get(struct hw_board *board, unsigned channel,
-                           struct hw_pwm_state *ret_state, struct ph_error *error);
+PH_MUST_USE int hw_pwm_get(struct hw_board *board, unsigned channel, struct hw_pwm_state *ret_state,
+                           struct ph_error *error);
 
 /* The Linux implementation (hw_pwm_sysfs.c) under `sysfs_root`
  * (borrowed): exports the channel when its directory is missing, then

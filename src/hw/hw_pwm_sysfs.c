@@ -26,7 +26,8 @@ static int read_number(const char *path, uint64_t *ret_value, struct ph_error *e
         char text[32];
         ssize_t length = hw_sysfs_read(NULL, path, text, sizeof(text));
         if (length < 0)
-                return ph_error_set(error, (int)length, "pwm: %s: %s", path, strerror((int)-length));
+                return ph_error_set(error, (int)length, "pwm: %s: %s", path,
+                                    strerror((int)-length));
         char *end = NULL;
         errno = 0;
         unsigned long long value = strtoull(text, &end, 10);
@@ -121,7 +122,8 @@ int hw_pwm_sysfs_get(const char *root, unsigned chip, unsigned channel,
         if (period > UINT32_MAX || duty > UINT32_MAX)
                 return ph_error_set(error, -ERANGE, "pwm: %s: period or duty above 32 bits",
                                     period_path);
-        *ret_state = (struct hw_pwm_state){
-                .period_ns = (uint32_t)period, .duty_ns = (uint32_t)duty, .is_enabled = enable != 0};
+        *ret_state = (struct hw_pwm_state){.period_ns = (uint32_t)period,
+                                           .duty_ns = (uint32_t)duty,
+                                           .is_enabled = enable != 0};
         return 0;
 }

@@ -174,8 +174,9 @@ static int sim_w1_read_celsius(struct hw_board *board, const char *id, double *r
                                struct ph_error *error) {
         struct sim_board *sim = sim_of(board);
         if (strcmp(id, sim->config.ds18b20_id) != 0)
-                return ph_error_set(error, -ENOENT, "sim w1: no sensor %s (the simulated one is %s)",
-                                    id, sim->config.ds18b20_id);
+                return ph_error_set(error, -ENOENT,
+                                    "sim w1: no sensor %s (the simulated one is %s)", id,
+                                    sim->config.ds18b20_id);
         /* The DS18B20 reports 12 bits: 1/16 C steps. */
         *ret_celsius = round(sim->config.ds18b20_celsius * 16.0) / 16.0;
         return 0;

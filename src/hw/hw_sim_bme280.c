@@ -23,10 +23,24 @@ enum {
 /* Trimming values of the kind a real chip carries (the temperature and
  * pressure ones are the worked example of Bosch's BMP280 datasheet). */
 const struct hw_bme280_calibration hw_sim_bme280_calibration = {
-        .t1 = 27504, .t2 = 26435, .t3 = -1000,
-        .p1 = 36477, .p2 = -10685, .p3 = 3024, .p4 = 2855, .p5 = 140, .p6 = -7, .p7 = 15500,
-        .p8 = -14600, .p9 = 6000,
-        .h1 = 75, .h2 = 362, .h3 = 0, .h4 = 313, .h5 = 50, .h6 = 30,
+        .t1 = 27504,
+        .t2 = 26435,
+        .t3 = -1000,
+        .p1 = 36477,
+        .p2 = -10685,
+        .p3 = 3024,
+        .p4 = 2855,
+        .p5 = 140,
+        .p6 = -7,
+        .p7 = 15500,
+        .p8 = -14600,
+        .p9 = 6000,
+        .h1 = 75,
+        .h2 = 362,
+        .h3 = 0,
+        .h4 = 313,
+        .h5 = 50,
+        .h6 = 30,
 };
 
 /* Right shifts of negative numbers are arithmetic in the datasheet's code
@@ -261,7 +275,7 @@ void hw_sim_bme280_transact(struct hw_sim_bme280 *chip, const uint8_t *write, si
         for (size_t i = 0; i < read_length; i++) {
                 uint8_t address = chip->pointer;
                 read[i] = address == REG_RESET || address == REG_STATUS ? 0
-                                                                         : chip->registers[address];
+                                                                        : chip->registers[address];
                 chip->pointer = (uint8_t)(address + 1);
         }
 }

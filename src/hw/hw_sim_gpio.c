@@ -36,8 +36,8 @@ struct sim_gpio {
         struct sim_line *claimed[HW_SIM_GPIO_LINES];
         uint64_t output_changes;
         /* The button's timeline. */
-        size_t script_next;  /* next of config.button_presses_ms */
-        uint64_t script_cycle; /* how many times the script has repeated */
+        size_t script_next;                            /* next of config.button_presses_ms */
+        uint64_t script_cycle;                         /* how many times the script has repeated */
         uint64_t pending[HW_SIM_GPIO_PENDING_PRESSES]; /* injected press times, sorted */
         size_t pending_count;
         struct raw_edge edges[MAX_PRESS_EDGES]; /* of the press in progress */
@@ -72,10 +72,10 @@ static bool peek_press(const struct sim_gpio *gpio, uint64_t *ret_ns, bool *ret_
                           (gpio->script_cycle == 0 || config->button_repeat_ms > 0);
         uint64_t script_ns = 0;
         if (has_script)
-                script_ns = gpio->start_ns +
-                            ((uint64_t)config->button_presses_ms[gpio->script_next] +
-                             gpio->script_cycle * (uint64_t)config->button_repeat_ms) *
-                                    1000000u;
+                script_ns =
+                        gpio->start_ns + ((uint64_t)config->button_presses_ms[gpio->script_next] +
+                                          gpio->script_cycle * (uint64_t)config->button_repeat_ms) *
+                                                 1000000u;
         if (gpio->pending_count > 0 && (!has_script || gpio->pending[0] < script_ns)) {
                 *ret_ns = gpio->pending[0];
                 *ret_is_pending = true;
@@ -93,11 +93,13 @@ static size_t add_bounces(struct sim_gpio *gpio, struct raw_edge *out, uint64_t 
         uint64_t span = (uint64_t)gpio->config.button_bounce_us * 1000u;
         uint64_t offsets[32];
         for (unsigned i = 0; i < toggles; i++)
-                offsets[i] = span == 0 ? (uint64_t)i + 1 : 1 + next_random(&gpio->random_state) % span;
+                offsets[i] =
+                        span == 0 ? (uint64_t)i + 1 : 1 + next_random(&gpio->random_state) % span;
         qsort(offsets, toggles, sizeof(offsets[0]), compare_u64);
         for (unsigned i = 0; i < toggles; i++) {
                 out[i].ns = start + offsets[i] + i; /* + i: strictly increasing */
-                out[i].is_high = (i % 2 == 0) ? !is_final_high : is_final_high; /* away, back, ... */
+                out[i].is_high =
+                        (i % 2 == 0) ? !is_final_high : is_final_high; /* away, back, ... */
         }
         return toggles;
 }
@@ -306,10 +308,10 @@ int hw_sim_gpio_claim(struct sim_gpio *gpio, unsigned offset, const struct hw_gp
         } else if (!is_button) {
                 gpio->is_high[offset] = request->bias == HW_GPIO_BIAS_PULL_UP;
         }
-        line->filter = (struct hw_debounce){.debounce_us = request->debounce_us,
-                                            .edges = request->edges,
-                                            .is_active = logical(&line->line,
-                                                                 gpio->is_high[offset])};
+        line->filter =
+                (struct hw_debounce){.debounce_us = request->debounce_us,
+                                     .edges = request->edges,
+                                     .is_active = logical(&line->line, gpio->is_high[offset])};
         gpio->claimed[offset] = line;
         if (is_button)
                 arm(line);

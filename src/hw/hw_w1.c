@@ -16,8 +16,8 @@
 int hw_w1_read_celsius_sysfs(const char *root, const char *id, double *ret_celsius,
                              struct ph_error *error) {
         if (!hw_w1_id_is_valid(id))
-                return ph_error_set(error, -EINVAL, "w1: '%s' is not a w1 id (like 28-0000075a1b2c)",
-                                    id);
+                return ph_error_set(error, -EINVAL,
+                                    "w1: '%s' is not a w1 id (like 28-0000075a1b2c)", id);
         char path[PATH_MAX];
         int length = snprintf(path, sizeof(path), "%s/bus/w1/devices/%s/w1_slave", root, id);
         if (length < 0 || (size_t)length >= sizeof(path))
@@ -25,11 +25,10 @@ int hw_w1_read_celsius_sysfs(const char *root, const char *id, double *ret_celsi
         char text[256];
         ssize_t read_length = hw_sysfs_read(NULL, path, text, sizeof(text));
         if (read_length < 0)
-                return ph_error_set(error, (int)read_length, "w1: %s: %s%s", path,
-                                    strerror((int)-read_length),
-                                    read_length == -ENOENT
-                                            ? " (is dtoverlay=w1-gpio set and the sensor wired?)"
-                                            : "");
+                return ph_error_set(
+                        error, (int)read_length, "w1: %s: %s%s", path, strerror((int)-read_length),
+                        read_length == -ENOENT ? " (is dtoverlay=w1-gpio set and the sensor wired?)"
+                                               : "");
         const char *newline = strchr(text, '\n');
         const char *crc = strstr(text, "crc=");
         const char *temperature = newline != NULL ? strstr(newline, "t=") : NULL;
@@ -40,8 +39,9 @@ int hw_w1_read_celsius_sysfs(const char *root, const char *id, double *ret_celsi
         while (*verdict == ' ')
                 verdict++;
         if (strncmp(verdict, "YES", 3) != 0)
-                return ph_error_set(error, -EIO, "w1: %s: CRC check failed (%.*s): a bad contact or "
-                                                 "a long wire",
+                return ph_error_set(error, -EIO,
+                                    "w1: %s: CRC check failed (%.*s): a bad contact or "
+                                    "a long wire",
                                     path, (int)(newline - crc), crc);
         char *end = NULL;
         errno = 0;

@@ -88,8 +88,8 @@ static void test_iio_reads_input_raw_and_shared_scale(void **state) {
         assert_int_equal(hw_iio_channel_read_sysfs(root, 0, "temp", HW_IIO_INPUT, &value, &error),
                          0);
         assert_true(fabs(value - 23125) < 1e-9);
-        assert_int_equal(
-                hw_iio_channel_read_sysfs(root, 0, "voltage0", HW_IIO_RAW, &value, &error), 0);
+        assert_int_equal(hw_iio_channel_read_sysfs(root, 0, "voltage0", HW_IIO_RAW, &value, &error),
+                         0);
         assert_true(fabs(value - 1234) < 1e-9);
         assert_int_equal(
                 hw_iio_channel_read_sysfs(root, 0, "voltage0", HW_IIO_SCALE, &value, &error), 0);
@@ -113,17 +113,16 @@ static void test_iio_errors_name_the_file(void **state) {
                 hw_iio_channel_read_sysfs(root, 0, "pressure", HW_IIO_INPUT, &value, &error),
                 -ENOENT);
         assert_non_null(strstr(error.message, "iio:device0/in_pressure_input"));
-        assert_int_equal(
-                hw_iio_channel_read_sysfs(root, 3, "temp", HW_IIO_RAW, &value, &error), -ENOENT);
+        assert_int_equal(hw_iio_channel_read_sysfs(root, 3, "temp", HW_IIO_RAW, &value, &error),
+                         -ENOENT);
         assert_non_null(strstr(error.message, "iio:device3/in_temp_raw"));
         assert_int_equal(
                 hw_iio_channel_read_sysfs(root, 0, "voltage7", HW_IIO_OFFSET, &value, &error),
                 -ENOENT);
         assert_non_null(strstr(error.message, "in_voltage7_offset"));
         assert_non_null(strstr(error.message, "in_voltage_offset"));
-        assert_int_equal(
-                hw_iio_channel_read_sysfs(root, 0, "../name", HW_IIO_RAW, &value, &error),
-                -EINVAL);
+        assert_int_equal(hw_iio_channel_read_sysfs(root, 0, "../name", HW_IIO_RAW, &value, &error),
+                         -EINVAL);
         assert_int_equal(hw_iio_channel_read_sysfs(root, 0, "", HW_IIO_RAW, &value, &error),
                          -EINVAL);
 }
@@ -185,8 +184,8 @@ static void test_pwm_exports_and_writes_period_duty_enable(void **state) {
         put(CHIP "pwm1/period", "0\n");
         put(CHIP "pwm1/duty_cycle", "0\n");
         put(CHIP "pwm1/enable", "0\n");
-        struct hw_pwm_state state_in = {.period_ns = 20000000, .duty_ns = 1500000,
-                                        .is_enabled = true};
+        struct hw_pwm_state state_in = {
+                .period_ns = 20000000, .duty_ns = 1500000, .is_enabled = true};
         struct ph_error error = {0};
         assert_int_equal(hw_pwm_sysfs_set(root, 0, 1, &state_in, &error), 0);
         assert_string_equal(get(CHIP "pwm1/period"), "20000000");
@@ -249,8 +248,12 @@ static void test_i2c_on_a_file_that_is_not_an_adapter(void **state) {
         struct hw_i2cdev *i2cdev = hw_i2cdev_new(dev, &error);
         assert_non_null(i2cdev);
         uint8_t reg = 0xD0, id = 0;
-        struct hw_i2c_transaction t = {.bus = 1, .address = 0x76, .write = &reg,
-                                       .write_length = 1, .read = &id, .read_length = 1};
+        struct hw_i2c_transaction t = {.bus = 1,
+                                       .address = 0x76,
+                                       .write = &reg,
+                                       .write_length = 1,
+                                       .read = &id,
+                                       .read_length = 1};
         int result = hw_i2cdev_transact(i2cdev, &t, &error);
         assert_int_equal(result, -ENOTTY);
         assert_int_equal(hw_i2c_status_of(result), HW_I2C_NO_SUCH_BUS);
@@ -311,8 +314,12 @@ static void test_linux_board_routes_every_capability(void **state) {
         assert_non_null(strstr(error.message, "dev/gpiochip0"));
         /* I2C: no adapter under dev_root. */
         uint8_t reg = 0xD0, id = 0;
-        struct hw_i2c_transaction t = {.bus = 1, .address = 0x76, .write = &reg,
-                                       .write_length = 1, .read = &id, .read_length = 1};
+        struct hw_i2c_transaction t = {.bus = 1,
+                                       .address = 0x76,
+                                       .write = &reg,
+                                       .write_length = 1,
+                                       .read = &id,
+                                       .read_length = 1};
         assert_int_equal(hw_i2c_transact(board, &t, &error), -ENOENT);
         assert_non_null(strstr(error.message, "dev/i2c-1"));
         hw_board_free(board);
@@ -334,8 +341,8 @@ int main(void) {
                                                 remove_root),
                 cmocka_unit_test_setup_teardown(test_i2c_on_a_file_that_is_not_an_adapter,
                                                 make_root, remove_root),
-                cmocka_unit_test_setup_teardown(test_linux_board_routes_every_capability,
-                                                make_root, remove_root),
+                cmocka_unit_test_setup_teardown(test_linux_board_routes_every_capability, make_root,
+                                                remove_root),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,13 +45,18 @@ static uint64_t monotonic_ns(void) {
 
 static int bme_write(struct hw_board *board, uint8_t reg, uint8_t value) {
         uint8_t bytes[2] = {reg, value};
-        struct hw_i2c_transaction t = {.bus = 1, .address = 0x76, .write = bytes, .write_length = 2};
+        struct hw_i2c_transaction t = {
+                .bus = 1, .address = 0x76, .write = bytes, .write_length = 2};
         return hw_i2c_transact(board, &t, NULL);
 }
 
 static void bme_read(struct hw_board *board, uint8_t reg, uint8_t *out, size_t length) {
-        struct hw_i2c_transaction t = {.bus = 1, .address = 0x76, .write = &reg,
-                                       .write_length = 1, .read = out, .read_length = length};
+        struct hw_i2c_transaction t = {.bus = 1,
+                                       .address = 0x76,
+                                       .write = &reg,
+                                       .write_length = 1,
+                                       .read = out,
+                                       .read_length = length};
         struct ph_error error = {0};
         assert_int_equal(hw_i2c_transact(board, &t, &error), 0);
 }
@@ -76,14 +81,24 @@ static struct calibration read_calibration(struct hw_board *board) {
         bme_read(board, 0x88, a, sizeof(a));
         bme_read(board, 0xE1, b, sizeof(b));
         struct calibration c = {
-                .t1 = le16(a), .t2 = (int16_t)le16(a + 2), .t3 = (int16_t)le16(a + 4),
-                .p1 = le16(a + 6), .p2 = (int16_t)le16(a + 8), .p3 = (int16_t)le16(a + 10),
-                .p4 = (int16_t)le16(a + 12), .p5 = (int16_t)le16(a + 14),
-                .p6 = (int16_t)le16(a + 16), .p7 = (int16_t)le16(a + 18),
-                .p8 = (int16_t)le16(a + 20), .p9 = (int16_t)le16(a + 22), .h1 = a[25],
-                .h2 = (int16_t)le16(b), .h3 = b[2],
+                .t1 = le16(a),
+                .t2 = (int16_t)le16(a + 2),
+                .t3 = (int16_t)le16(a + 4),
+                .p1 = le16(a + 6),
+                .p2 = (int16_t)le16(a + 8),
+                .p3 = (int16_t)le16(a + 10),
+                .p4 = (int16_t)le16(a + 12),
+                .p5 = (int16_t)le16(a + 14),
+                .p6 = (int16_t)le16(a + 16),
+                .p7 = (int16_t)le16(a + 18),
+                .p8 = (int16_t)le16(a + 20),
+                .p9 = (int16_t)le16(a + 22),
+                .h1 = a[25],
+                .h2 = (int16_t)le16(b),
+                .h3 = b[2],
                 .h4 = (int16_t)((int8_t)b[3] * 16 | (b[4] & 0x0F)),
-                .h5 = (int16_t)((int8_t)b[5] * 16 | (b[4] >> 4)), .h6 = (int8_t)b[6],
+                .h5 = (int16_t)((int8_t)b[5] * 16 | (b[4] >> 4)),
+                .h6 = (int8_t)b[6],
         };
         return c;
 }
@@ -91,8 +106,10 @@ static struct calibration read_calibration(struct hw_board *board) {
 /* Datasheet section 4.2.3, BME280_compensate_T_int32 and friends. */
 static int32_t compensate_t(const struct calibration *c, int32_t adc, int32_t *t_fine) {
         int32_t var1 = (((adc >> 3) - ((int32_t)c->t1 * 2)) * ((int32_t)c->t2)) >> 11;
-        int32_t var2 = (((((adc >> 4) - ((int32_t)c->t1)) * ((adc >> 4) - ((int32_t)c->t1))) >> 12) *
-                        ((int32_t)c->t3)) >> 14;
+        int32_t var2 =
+                (((((adc >> 4) - ((int32_t)c->t1)) * ((adc >> 4) - ((int32_t)c->t1))) >> 12) *
+                 ((int32_t)c->t3)) >>
+                14;
         *t_fine = var1 + var2;
         return (*t_fine * 5 + 128) >> 8;
 }
@@ -117,10 +134,15 @@ static uint32_t compensate_p(const struct calibration *c, int32_t adc, int32_t t
 static uint32_t compensate_h(const struct calibration *c, int32_t adc, int32_t t_fine) {
         int32_t v = (t_fine - ((int32_t)76800));
         v = (((((adc * 16384) - (((int32_t)c->h4) * 1048576) - (((int32_t)c->h5) * v)) +
-               ((int32_t)16384)) >> 15) *
-             (((((((v * ((int32_t)c->h6)) >> 10) * (((v * ((int32_t)c->h3)) >> 11) +
-                                                    ((int32_t)32768))) >> 10) +
-                 ((int32_t)2097152)) * ((int32_t)c->h2) + 8192) >> 14));
+               ((int32_t)16384)) >>
+              15) *
+             (((((((v * ((int32_t)c->h6)) >> 10) *
+                  (((v * ((int32_t)c->h3)) >> 11) + ((int32_t)32768))) >>
+                 10) +
+                ((int32_t)2097152)) *
+                       ((int32_t)c->h2) +
+               8192) >>
+              14));
         v = (v - (((((v >> 15) * (v >> 15)) >> 7) * ((int32_t)c->h1)) >> 4));
         v = (v < 0 ? 0 : v);
         v = (v > 419430400 ? 419430400 : v);
@@ -189,7 +211,7 @@ static void test_bme280_forced_reading_matches_the_documented_values(void **stat
         assert_int_equal(m.adc_h, 28211);
         assert_int_equal(m.centi_celsius, 2250);
         assert_int_equal(m.pressure_q24_8, 25939196); /* 101324.98 Pa */
-        assert_int_equal(m.humidity_q22_10, 46082);  /* 45.00 % */
+        assert_int_equal(m.humidity_q22_10, 46082);   /* 45.00 % */
         /* Forced mode returns to sleep after the measurement. */
         uint8_t ctrl_meas;
         bme_read(board, 0xF4, &ctrl_meas, 1);
@@ -274,8 +296,12 @@ static void test_i2c_errors_are_values(void **state) {
         struct sim_board_config sim = default_sim();
         struct hw_board *board = new_board(&sim);
         uint8_t reg = 0xD0, out[HW_I2C_MAX_LENGTH + 1];
-        struct hw_i2c_transaction t = {.bus = 1, .address = 0x77, .write = &reg,
-                                       .write_length = 1, .read = out, .read_length = 1};
+        struct hw_i2c_transaction t = {.bus = 1,
+                                       .address = 0x77,
+                                       .write = &reg,
+                                       .write_length = 1,
+                                       .read = out,
+                                       .read_length = 1};
         struct ph_error error = {0};
         int result = hw_i2c_transact(board, &t, &error);
         assert_int_equal(result, -ENXIO);
@@ -408,8 +434,10 @@ static void test_rising_only_and_repeated_presses(void **state) {
         sim.button_hold_ms = 15;
         sim.button_bounces = 2;
         struct hw_board *board = new_board(&sim);
-        struct hw_gpio_request request = {.direction = HW_GPIO_INPUT, .is_active_low = true,
-                                          .edges = HW_GPIO_EDGES_RISING, .debounce_us = 5000};
+        struct hw_gpio_request request = {.direction = HW_GPIO_INPUT,
+                                          .is_active_low = true,
+                                          .edges = HW_GPIO_EDGES_RISING,
+                                          .debounce_us = 5000};
         struct hw_gpio_line *line = NULL;
         assert_int_equal(hw_gpio_claim(board, 17, &request, &line, NULL), 0);
         struct edges edges = {0};
@@ -481,8 +509,8 @@ static void test_relay_is_logged_read_back_and_owned_once(void **state) {
         hw_gpio_release(relay);
         /* Released: another owner may claim it; an active-low output
          * starting active drives the line low. */
-        out = (struct hw_gpio_request){.direction = HW_GPIO_OUTPUT, .is_active_low = true,
-                                       .is_initially_active = true};
+        out = (struct hw_gpio_request){
+                .direction = HW_GPIO_OUTPUT, .is_active_low = true, .is_initially_active = true};
         assert_int_equal(hw_gpio_claim(board, 27, &out, &again, &error), 0);
         assert_int_equal(hw_gpio_read(again, &is_on), 0);
         assert_true(is_on);
