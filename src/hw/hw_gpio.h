@@ -19,7 +19,8 @@
  *
  * Threads: a claimed line belongs to one owner; its functions may be
  * called from any one thread at a time. Claims and releases may come from
- * any thread (the backend locks its table of lines). */
+ * any thread (the backend locks its table of lines). Every line is
+ * released before its board is freed. */
 #ifndef PH_HW_GPIO_H
 #define PH_HW_GPIO_H
 

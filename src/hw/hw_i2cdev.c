@@ -67,7 +67,7 @@ static int open_bus(const struct hw_i2cdev *i2cdev, unsigned bus, struct ph_erro
         if (ioctl(fd, I2C_FUNCS, &functions) < 0) {
                 int code = errno;
                 close(fd);
-                return ph_error_set(error, code == ENOTTY ? -ENOTTY : -code,
+                return ph_error_set(error, -code,
                                     "i2c bus %u: %s is not an I2C adapter (I2C_FUNCS: %s)", bus,
                                     path, strerror(code));
         }

@@ -425,6 +425,32 @@ static void test_without_debounce_every_bounce_is_an_edge(void **state) {
         hw_board_free(board);
 }
 
+static void test_undrained_edges_are_bounded_and_counted(void **state) {
+        (void)state;
+        struct sim_board_config sim = default_sim();
+        sim.button_hold_ms = 20;
+        sim.button_bounces = 16; /* 1 + 32 raw edges at the press, 1 + 32 at the release */
+        sim.button_bounce_us = 2000;
+        struct hw_board *board = new_board(&sim);
+        struct hw_gpio_line *line = claim_button(board, 0);
+        uint64_t pressed = monotonic_ns();
+        assert_int_equal(hw_sim_button_press(board, 0), 0);
+        assert_int_equal(hw_sim_button_press(board, 0), 0); /* starts 1 ms after the first */
+        /* The script's time, not an event: both presses are over 70 ms
+         * later; nothing is drained until then. */
+        struct timespec nap = {0, 5000000};
+        while (monotonic_ns() < pressed + 70000000u)
+                nanosleep(&nap, NULL);
+        size_t delivered = 0;
+        struct hw_gpio_edge edge;
+        while (hw_gpio_read_edge(line, &edge) == 0)
+                delivered++;
+        assert_int_equal(delivered, HW_GPIO_EDGE_QUEUE);
+        assert_int_equal(hw_gpio_dropped_edges(line), 2 * 66 - HW_GPIO_EDGE_QUEUE);
+        hw_gpio_release(line);
+        hw_board_free(board);
+}
+
 static void test_rising_only_and_repeated_presses(void **state) {
         (void)state;
         struct sim_board_config sim = default_sim();
@@ -633,6 +659,7 @@ int main(void) {
                 cmocka_unit_test(test_i2c_errors_are_values),
                 cmocka_unit_test(test_scripted_press_bounces_into_one_debounced_edge_pair),
                 cmocka_unit_test(test_without_debounce_every_bounce_is_an_edge),
+                cmocka_unit_test(test_undrained_edges_are_bounded_and_counted),
                 cmocka_unit_test(test_rising_only_and_repeated_presses),
                 cmocka_unit_test(test_debounce_filter_keeps_the_first_edge_of_a_burst),
                 cmocka_unit_test(test_relay_is_logged_read_back_and_owned_once),
