@@ -22,6 +22,8 @@ Figures:
                                 consumers, on the plugin's thread
                                 (bench/bench_pipeline.c); baseline_fanout_us_p50:
                                 five direct calls, same run
+  i2c_transaction_us_p50/p99    one I2C transaction (register write, 8-byte read)
+                                on the simulated BME280 (bench/bench_i2c.c)
   history_*, mqtt_*             the history and MQTT: see bench/bench_recorders.py
   http_*                        the web server under wrk: see bench/bench_http.py
   idle_rss_*, *_binary_mib      memory and size on a device: see bench/bench_device.py
@@ -115,6 +117,16 @@ def pipeline_figures():
             "baseline_fanout_us_p50": round(figures["baseline_fanout_ns_p50"] / 1000, 3)}
 
 
+def i2c_figures():
+    """The host's overhead per I2C transaction on the simulated bus: a
+    register write and an 8-byte read of the BME280 (bench_i2c.c)."""
+    out = subprocess.run([str(BUILD / "host" / "bench_i2c"), "20000"], check=True,
+                         capture_output=True, text=True).stdout
+    figures = json.loads(out)
+    return {"i2c_transaction_us_p50": round(figures["transaction_ns_p50"] / 1000, 3),
+            "i2c_transaction_us_p99": round(figures["transaction_ns_p99"] / 1000, 3)}
+
+
 def main():
     results = {}
     with tempfile.TemporaryDirectory() as cache:
@@ -146,6 +158,7 @@ def main():
                                           / results["first_poll_ms_warm"], 1)
 
     results.update(pipeline_figures())
+    results.update(i2c_figures())
     results.update(bench_recorders.history_figures())
     results.update(bench_recorders.mqtt_figures())
     results.update(bench_http.http_figures())

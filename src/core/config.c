@@ -180,6 +180,36 @@ static int parse_script(const char *text, void *field) {
         return sim->script_count > 0 ? 0 : -EINVAL;
 }
 
+static int add_button_press(const char *word, size_t length, void *data) {
+        struct sim_board_config *sim = data;
+        unsigned long ms = 0;
+        if (sim->button_press_count == CONFIG_MAX_SCRIPT ||
+            item_unsigned(word, length, 86400000, &ms) < 0)
+                return -EINVAL;
+        if (sim->button_press_count > 0 &&
+            ms <= sim->button_presses_ms[sim->button_press_count - 1])
+                return -EINVAL; /* in order: the script is a timeline */
+        sim->button_presses_ms[sim->button_press_count++] = (uint32_t)ms;
+        return 0;
+}
+
+/* "500, 3000" -> presses at 0.5 s and 3 s after start */
+static int parse_button_presses(const char *text, void *field) {
+        struct sim_board_config *sim = field;
+        sim->button_press_count = 0;
+        return for_each_item(text, add_button_press, sim);
+}
+
+/* A w1 id: "28-" and 12 lower-case hex digits (family, serial). */
+static bool is_w1_id(const char *text) {
+        if (strlen(text) != 15 || text[2] != '-')
+                return false;
+        for (size_t i = 0; i < 15; i++)
+                if (i != 2 && strchr("0123456789abcdef", text[i]) == NULL)
+                        return false;
+        return true;
+}
+
 /* One "PIN:N" of dht22_iio_devices: GPIO pin PIN is iio:deviceN. */
 static int add_dht22_device(const char *word, size_t length, void *data) {
         struct linux_board_config *board = data;
@@ -337,6 +367,12 @@ static const struct config_key host_keys[] = {
 };
 #undef H
 
+static const struct config_word bme280_address_words[] = {
+        {"0x76", 0x76},
+        {"0x77", 0x77},
+        {NULL, 0},
+};
+
 #define B struct board_config
 static const struct config_key board_keys[] = {
         CONFIG_WORDS("backend", B, backend, backend_words, "sim", "the board: sim or linux"),
@@ -354,8 +390,41 @@ static const struct config_key board_keys[] = {
         CONFIG_UNSIGNED("seed", B, sim.seed, 0, UINT32_MAX, "1", "sim: error injection seed"),
         CONFIG_CUSTOM("script_celsius", B, sim, parse_script, NULL,
                       "sim: a list of temperatures read in turn (\"20, 29.9, 30\")"),
+        CONFIG_UNSIGNED("i2c_bus", B, sim.i2c_bus, 0, 255, "1", "sim: the BME280's I2C bus"),
+        CONFIG_ENUM("bme280_address", B, sim.bme280_address, bme280_address_words, "0x76",
+                    "sim: the BME280's address"),
+        CONFIG_DOUBLE("bme280_celsius", B, sim.bme280_celsius, -40, 85, "22.5",
+                      "sim: BME280 temperature"),
+        CONFIG_DOUBLE("bme280_hpa", B, sim.bme280_hpa, 300, 1100, "1013.25",
+                      "sim: BME280 pressure"),
+        CONFIG_DOUBLE("bme280_humidity", B, sim.bme280_humidity, 0, 100, "45",
+                      "sim: BME280 relative humidity"),
+        CONFIG_DOUBLE("bme280_noise", B, sim.bme280_noise, 0, 10, "0",
+                      "sim: each BME280 measurement varies by up to +- this (C, hPa, %), seeded"),
+        CONFIG_STRING("ds18b20_id", B, sim.ds18b20_id, is_w1_id, 0, "28-000000000001",
+                      "sim: the DS18B20's w1 id, 28- and 12 lower-case hex digits"),
+        CONFIG_DOUBLE("ds18b20_celsius", B, sim.ds18b20_celsius, -55, 125, "21.5",
+                      "sim: DS18B20 temperature (read in 1/16 C steps)"),
+        CONFIG_UNSIGNED("button_line", B, sim.button_line, 0, 63, "17",
+                        "sim: the push button's GPIO line (active low)"),
+        CONFIG_CUSTOM("button_presses_ms", B, sim, parse_button_presses, NULL,
+                      "sim: rising list of press times in ms after start (\"500, 3000\")"),
+        CONFIG_UNSIGNED("button_repeat_ms", B, sim.button_repeat_ms, 0, 86400000, "0",
+                        "sim: the presses repeat with this period; 0: once"),
+        CONFIG_UNSIGNED("button_hold_ms", B, sim.button_hold_ms, 1, 60000, "150",
+                        "sim: how long each press lasts"),
+        CONFIG_UNSIGNED("button_bounces", B, sim.button_bounces, 0, 16, "3",
+                        "sim: extra edge pairs at each press and release"),
+        CONFIG_UNSIGNED("button_bounce_us", B, sim.button_bounce_us, 0, 100000, "2000",
+                        "sim: the bounces fall within this time"),
+        CONFIG_UNSIGNED("relay_line", B, sim.relay_line, 0, 63, "27",
+                        "sim: the relay's GPIO line (an output, changes logged)"),
         CONFIG_STRING("sysfs_root", B, linux_board.sysfs_root, is_absolute, 0, "/sys",
                       "linux: an absolute path where sysfs is mounted"),
+        CONFIG_STRING("dev_root", B, linux_board.dev_root, is_absolute, 0, "/dev",
+                      "linux: an absolute path holding the i2c-N device files"),
+        CONFIG_UNSIGNED("pwm_chip", B, linux_board.pwm_chip, 0, 1024, "0",
+                        "linux: PWM channels are those of <sysfs_root>/class/pwm/pwmchipN"),
         CONFIG_CUSTOM("dht22_iio_devices", B, linux_board, parse_dht22_devices, NULL,
                       "linux: PIN:N pairs, pin PIN read from iio:deviceN (\"4:0, 17:1\")"),
         CONFIG_UNSIGNED("dht22_read_retries", B, linux_board.read_retries, 0, 10, "2",

@@ -38,6 +38,23 @@ struct sim_board_config {
         uint32_t seed;            /* of the error injection's generator */
         double script_celsius[CONFIG_MAX_SCRIPT];
         size_t script_count;
+        /* The simulated devices of src/hw/hw_sim*.c (one of each). */
+        unsigned i2c_bus;      /* the bus the BME280 sits on */
+        int bme280_address;    /* 0x76 or 0x77 */
+        double bme280_celsius; /* the model the raw values derive from */
+        double bme280_hpa;
+        double bme280_humidity;
+        double bme280_noise; /* each measurement +- this much of each, seeded */
+        char ds18b20_id[16]; /* "28-" and 12 hex digits */
+        double ds18b20_celsius;
+        unsigned button_line;                          /* a push button to ground: active low */
+        uint32_t button_presses_ms[CONFIG_MAX_SCRIPT]; /* press times after start */
+        size_t button_press_count;
+        uint32_t button_repeat_ms; /* the presses repeat with this period; 0: once */
+        uint32_t button_hold_ms;   /* how long each press lasts */
+        unsigned button_bounces;   /* extra edge pairs at each press and release */
+        uint32_t button_bounce_us; /* within this time, seeded */
+        unsigned relay_line;       /* an output line whose changes are logged as the relay's */
 };
 
 /* The Linux board (backend = linux, src/hw/hw_linux.c): DHT22s through
@@ -66,6 +83,8 @@ struct config_dht22_device {
 
 struct linux_board_config {
         char sysfs_root[PATH_MAX]; /* "/sys"; tests point it at a fake tree */
+        char dev_root[PATH_MAX];   /* "/dev": where i2c-N is */
+        unsigned pwm_chip;         /* C of <sysfs_root>/class/pwm/pwmchipC */
         struct config_dht22_device dht22[CONFIG_MAX_DHT22];
         size_t dht22_count;
         unsigned read_retries;   /* further attempts after EIO or ETIMEDOUT */

@@ -9,7 +9,7 @@
 #include "core/config_table.h"
 
 /* The most keys a section may have (a table with more fails to build). */
-#define CONFIG_MAX_SECTION_KEYS 32
+#define CONFIG_MAX_SECTION_KEYS 48
 
 struct config_section {
         const char *name; /* as in the file: "host", "board", ... */

@@ -60,8 +60,33 @@ static int validate_linux_board(const struct linux_board_config *board, struct p
         return 0;
 }
 
+/* The simulated button and relay: one line each, bounces over before the
+ * release, repeats after the release. */
+static int validate_sim_devices(const struct sim_board_config *sim, struct ph_error *error) {
+        if (sim->button_line == sim->relay_line)
+                return ph_error_set(error, -EINVAL,
+                                    "[board] button_line and relay_line are both line %u",
+                                    sim->button_line);
+        if ((uint64_t)sim->button_bounce_us >= (uint64_t)sim->button_hold_ms * 1000u)
+                return ph_error_set(error, -EINVAL,
+                                    "[board] button_bounce_us (%u) must be shorter than "
+                                    "button_hold_ms (%u ms)",
+                                    sim->button_bounce_us, sim->button_hold_ms);
+        if (sim->button_repeat_ms > 0 && sim->button_press_count > 0 &&
+            sim->button_repeat_ms <= sim->button_presses_ms[sim->button_press_count - 1])
+                return ph_error_set(error, -EINVAL,
+                                    "[board] button_repeat_ms (%u) must be after the last press "
+                                    "of button_presses_ms (%u)",
+                                    sim->button_repeat_ms,
+                                    sim->button_presses_ms[sim->button_press_count - 1]);
+        return 0;
+}
+
 int config_validate(const struct host_config *config, struct ph_error *error) {
         const struct sim_board_config *sim = &config->board.sim;
+        int sim_result = validate_sim_devices(sim, error);
+        if (sim_result < 0)
+                return sim_result;
         if (strcmp(config->board.backend, "linux") == 0) {
                 int result = validate_linux_board(&config->board.linux_board, error);
                 if (result < 0)

@@ -41,6 +41,11 @@
  *  hw_iio.lock              hw/hw_iio.c: one DHT22 read, with its retries
  *  hw_sim.lock              hw/hw_sim.c (leaf)
  *  hw_linux.leds_lock       hw/hw_linux.c (leaf)
+ *  hw_sim_gpio.lock         hw/hw_sim_gpio.c: the simulated lines (leaf)
+ *  hw_linux.devices_lock    hw/hw_linux.c: the GPIO chip handle, one PWM
+ *                           write (leaf; its line request or sysfs I/O)
+ *  hw_i2cdev.lock           hw/hw_i2cdev.c: opening a bus (leaf; the
+ *                           transfers run without it)
  *  engine.runtime_lock      plugin/internal.h: the Python runtime's path (leaf)
  *  http.scheduler_lock      http/server.c: hands a request to the scheduler
  *  scheduler.lock           plugin/scheduler.c (leaf)

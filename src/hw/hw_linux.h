@@ -8,10 +8,17 @@
  * one read of a sensor per 2 s; calls inside that window get the last
  * good reading).
  *
+ * Also the capabilities: I2C through <dev_root>/i2c-N (hw_i2cdev.c),
+ * GPIO lines of gpio_chip through libgpiod v1 (hw_gpio_line.c; the chip
+ * is opened at the first claim and must outlive every line), PWM, IIO
+ * channels and w1 sensors through sysfs (hw_pwm_sysfs.c,
+ * hw_iio_channel.c, hw_w1.c). Nothing is opened at creation but the DHT22
+ * and LED drivers, so a board without I2C or PWM starts as before.
+ *
  * Threads: every hw_* function may be called from any plugin thread at
- * once. The sensors lock themselves (one mutex per sensor); `leds_lock`
- * guards the LED driver and the colours, held while the lines are
- * written. */
+ * once. `devices_lock` guards the GPIO chip handle and serialises PWM
+ * writes (sysfs I/O under it, nothing else). The sensors lock themselves (one mutex per sensor);
+ * `leds_lock` guards the LED driver and the colours, held while the lines are written. */
 #ifndef PH_HW_LINUX_H
 #define PH_HW_LINUX_H
 

@@ -1,11 +1,15 @@
 #include "hw/hw_sim.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/log.h"
+#include "hw/hw_sim_bme280.h"
+#include "hw/hw_sim_gpio.h"
 
 struct sim_board {
         struct hw_board board; /* first, so a struct hw_board * is a struct sim_board * */
@@ -15,6 +19,10 @@ struct sim_board {
         uint64_t random_state;
         enum hw_led_color leds[2];
         uint64_t led_changes;
+        struct hw_sim_bme280 bme280;
+        struct hw_pwm_state pwm[HW_SIM_PWM_CHANNELS];
+        uint64_t pwm_changes;
+        struct sim_gpio *gpio; /* owned; locks itself */
 };
 
 static struct sim_board *sim_of(struct hw_board *board) {
@@ -100,8 +108,83 @@ static void sim_get_leds(struct hw_board *board, enum hw_led_color *ret_first,
         pthread_mutex_unlock(&sim->lock);
 }
 
+static int sim_i2c_transact(struct hw_board *board, const struct hw_i2c_transaction *transaction,
+                            struct ph_error *error) {
+        struct sim_board *sim = sim_of(board);
+        if (transaction->bus != sim->config.i2c_bus)
+                return ph_error_set(error, -ENOENT, "sim i2c: no bus %u (the simulated bus is %u)",
+                                    transaction->bus, sim->config.i2c_bus);
+        if (transaction->address != (unsigned)sim->config.bme280_address)
+                return ph_error_set(error, -ENXIO, "sim i2c bus %u: no device answers at 0x%02x",
+                                    transaction->bus, transaction->address);
+        pthread_mutex_lock(&sim->lock);
+        hw_sim_bme280_transact(&sim->bme280, transaction->write, transaction->write_length,
+                               transaction->read, transaction->read_length);
+        pthread_mutex_unlock(&sim->lock);
+        return 0;
+}
+
+static int sim_gpio_claim(struct hw_board *board, unsigned offset,
+                          const struct hw_gpio_request *request, struct hw_gpio_line **ret_line,
+                          struct ph_error *error) {
+        return hw_sim_gpio_claim(sim_of(board)->gpio, offset, request, ret_line, error);
+}
+
+static int sim_pwm_set(struct hw_board *board, unsigned channel, const struct hw_pwm_state *state,
+                       struct ph_error *error) {
+        struct sim_board *sim = sim_of(board);
+        if (channel >= HW_SIM_PWM_CHANNELS)
+                return ph_error_set(error, -ENOENT, "sim pwm: no channel %u (it has %d)", channel,
+                                    HW_SIM_PWM_CHANNELS);
+        pthread_mutex_lock(&sim->lock);
+        bool is_change = memcmp(&sim->pwm[channel], state, sizeof(*state)) != 0;
+        sim->pwm[channel] = *state;
+        if (is_change)
+                sim->pwm_changes++;
+        pthread_mutex_unlock(&sim->lock);
+        if (is_change)
+                log_write(LOG_LEVEL_INFO, "board", "pwm %u: %s, period %u ns, duty %u ns (%.1f %%)",
+                          channel, state->is_enabled ? "on" : "off", state->period_ns,
+                          state->duty_ns, 100.0 * state->duty_ns / state->period_ns);
+        return 0;
+}
+
+static int sim_pwm_get(struct hw_board *board, unsigned channel, struct hw_pwm_state *ret_state,
+                       struct ph_error *error) {
+        struct sim_board *sim = sim_of(board);
+        if (channel >= HW_SIM_PWM_CHANNELS)
+                return ph_error_set(error, -ENOENT, "sim pwm: no channel %u (it has %d)", channel,
+                                    HW_SIM_PWM_CHANNELS);
+        pthread_mutex_lock(&sim->lock);
+        *ret_state = sim->pwm[channel];
+        pthread_mutex_unlock(&sim->lock);
+        return 0;
+}
+
+static int sim_iio_read(struct hw_board *board, unsigned device, const char *channel,
+                        enum hw_iio_value value, double *ret_value, struct ph_error *error) {
+        (void)board, (void)value, (void)ret_value;
+        return ph_error_set(error, -ENOENT,
+                            "sim: no IIO device %u (channel '%s'): the simulated BME280 is on "
+                            "I2C; IIO needs [board] backend = linux",
+                            device, channel);
+}
+
+static int sim_w1_read_celsius(struct hw_board *board, const char *id, double *ret_celsius,
+                               struct ph_error *error) {
+        struct sim_board *sim = sim_of(board);
+        if (strcmp(id, sim->config.ds18b20_id) != 0)
+                return ph_error_set(error, -ENOENT,
+                                    "sim w1: no sensor %s (the simulated one is %s)", id,
+                                    sim->config.ds18b20_id);
+        /* The DS18B20 reports 12 bits: 1/16 C steps. */
+        *ret_celsius = round(sim->config.ds18b20_celsius * 16.0) / 16.0;
+        return 0;
+}
+
 static void sim_destroy(struct hw_board *board) {
         struct sim_board *sim = sim_of(board);
+        hw_sim_gpio_free(sim->gpio);
         pthread_mutex_destroy(&sim->lock);
         free(sim);
 }
@@ -111,6 +194,12 @@ static const struct hw_board_ops sim_ops = {
         .read_dht22 = sim_read_dht22,
         .set_leds = sim_set_leds,
         .get_leds = sim_get_leds,
+        .i2c_transact = sim_i2c_transact,
+        .gpio_claim = sim_gpio_claim,
+        .pwm_set = sim_pwm_set,
+        .pwm_get = sim_pwm_get,
+        .iio_read = sim_iio_read,
+        .w1_read_celsius = sim_w1_read_celsius,
         .destroy = sim_destroy,
 };
 
@@ -125,7 +214,30 @@ struct hw_board *hw_sim_new(const struct sim_board_config *config, struct ph_err
         /* xorshift must not start at 0. */
         sim->random_state = 0x9E3779B97F4A7C15ULL ^ (uint64_t)config->seed;
         pthread_mutex_init(&sim->lock, NULL);
+        hw_sim_bme280_init(&sim->bme280, config->bme280_celsius, config->bme280_hpa,
+                           config->bme280_humidity, config->bme280_noise, config->seed);
+        sim->gpio = hw_sim_gpio_new(config, error);
+        if (sim->gpio == NULL) {
+                sim_destroy(&sim->board);
+                return NULL;
+        }
         return &sim->board;
+}
+
+int hw_sim_button_press(struct hw_board *board, uint32_t delay_ms) {
+        return hw_sim_gpio_press(sim_of(board)->gpio, delay_ms);
+}
+
+uint64_t hw_sim_output_change_count(struct hw_board *board) {
+        return hw_sim_gpio_output_changes(sim_of(board)->gpio);
+}
+
+uint64_t hw_sim_pwm_change_count(struct hw_board *board) {
+        struct sim_board *sim = sim_of(board);
+        pthread_mutex_lock(&sim->lock);
+        uint64_t count = sim->pwm_changes;
+        pthread_mutex_unlock(&sim->lock);
+        return count;
 }
 
 uint64_t hw_sim_led_change_count(struct hw_board *board) {
