@@ -45,17 +45,16 @@ void api_settings(const struct api *api, const char *name, struct http_reply *re
                 answer(api, index, reply);
 }
 
-/* A field's value as the setting's text; false when its type cannot be
- * one. Numbers keep their JSON form (30, 30.5), booleans are true/false. */
-static bool value_text(const json_t *value, char *text, size_t size) {
+/* A field's value as the setting's text: 0, -EINVAL when its type cannot
+ * be one (or a string holds a NUL), -E2BIG when it does not fit. Numbers
+ * keep their JSON form (30, 30.5), booleans are true/false. */
+static int value_text(const json_t *value, char *text, size_t size) {
         if (json_is_string(value)) {
-                /* Longer than `size` (or with a NUL): refused by the setting's check. */
                 size_t length = json_string_length(value);
-                if (length >= size || memchr(json_string_value(value), '\0', length) != NULL) {
-                        memset(text, 'x', size - 1);
-                        text[size - 1] = '\0';
-                        return true;
-                }
+                if (length >= size)
+                        return -E2BIG;
+                if (memchr(json_string_value(value), '\0', length) != NULL)
+                        return -EINVAL;
                 memcpy(text, json_string_value(value), length + 1);
         } else if (json_is_integer(value)) {
                 snprintf(text, size, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
@@ -64,9 +63,9 @@ static bool value_text(const json_t *value, char *text, size_t size) {
         } else if (json_is_boolean(value)) {
                 snprintf(text, size, "%s", json_is_true(value) ? "true" : "false");
         } else {
-                return false;
+                return -EINVAL;
         }
-        return true;
+        return 0;
 }
 
 /* Parses the body into settings to set and keys to remove; a 400 naming
@@ -109,7 +108,14 @@ static int parse_changes(const char *body, size_t size, struct config_settings *
                         }
                         continue;
                 }
-                if (!value_text(value, text, sizeof(text))) {
+                int converted = value_text(value, text, sizeof(text));
+                if (converted == -E2BIG) {
+                        result = http_reply_error(reply, 400,
+                                                  "field '%s': the value is longer than %d bytes",
+                                                  key, CONFIG_SETTING_VALUE_MAX - 1);
+                        goto done;
+                }
+                if (converted < 0) {
                         result = http_reply_error(reply, 400,
                                                   "field '%s': must be a string, number, boolean "
                                                   "or null (to remove it)",

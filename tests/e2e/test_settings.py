@@ -21,12 +21,17 @@ SETTINGS_PY = ROOT / "tests" / "plugins" / "settings-reader" / "app.py"
 def section(name, path, settings):
     lines = "".join(f"setting.{key} = {value}\n" for key, value in settings.items())
     return (f"[plugin {name}]\nfile = {path}\ninterval_s = 0.2\n"
-            f"grants = logging\n{lines}\n")
+            f"grants = gpio-provider, logging\n{lines}\n")
 
 
 def values(line):
     """{(sensor, quantity): value} of one poll's stdout line."""
     return {(r["sensor"], r["quantity"]): r["value"] for r in line["readings"]}
+
+
+# The first poll may wait for a compile (a cold compiled-code cache: a
+# minute or more on a loaded 2-core machine).
+START_TIMEOUT = 300
 
 
 def next_poll(daemon, name, predicate=lambda v: True, timeout=30):
@@ -47,7 +52,7 @@ def test_a_component_and_a_py_plugin_read_their_settings(tmp_path, daemons):
     config = write_config(tmp_path, both_sections(30))
     daemon = daemons(config, tmp_path)
     for name in ("settings-wasm", "settings-py"):
-        seen = next_poll(daemon, name)
+        seen = next_poll(daemon, name, timeout=START_TIMEOUT)
         assert seen[("settings", "temperature")] == 30.0, (name, seen)
         assert seen[("unknown", "temperature")] == 1.0, (name, seen)  # unset key: none
         assert seen[("count", "temperature")] == 2.0, (name, seen)  # get-all: both
@@ -58,8 +63,8 @@ def test_sighup_changes_a_setting_and_the_plugin_keeps_its_globals(tmp_path, dae
     daemon = daemons(config, tmp_path)
     counts = {}
     for name in ("settings-wasm", "settings-py"):
-        counts[name] = next_poll(daemon, name, lambda v: v[("settings", "humidity")] >= 2)[
-            ("settings", "humidity")]
+        counts[name] = next_poll(daemon, name, lambda v: v[("settings", "humidity")] >= 2,
+                                 timeout=START_TIMEOUT)[("settings", "humidity")]
     write_config(tmp_path, both_sections(31.5))
     daemon.signal(signal.SIGHUP)
     daemon.wait_for_log("SIGHUP: settings changed (threshold)", count=2)
@@ -83,7 +88,7 @@ def test_the_api_shows_and_changes_settings_and_refuses_bad_ones(tmp_path):
         assert daemon.get_json("/api/plugins/settings-py", token=TOKEN)["settings"] == {
             "threshold": "30"}
         for name in ("settings-wasm", "settings-py"):
-            before = next_poll(daemon, name)[("settings", "humidity")]
+            before = next_poll(daemon, name, timeout=START_TIMEOUT)[("settings", "humidity")]
             response = daemon.request("PUT", f"/api/plugins/{name}/settings",
                                       body={"threshold": 12.5, "mode": "boost"}, token=TOKEN)
             assert response.status == 200, response.body
