@@ -138,9 +138,9 @@ static int check_imports(struct plugin_engine *engine, const wasmtime_component_
                 const struct provided_interface *interface = find_provided(name, length);
                 if (interface != NULL && !is_granted(grants, interface->grant))
                         result = ph_error_set(error, -EACCES,
-                                              "imports '%s', but its config does not grant "
+                                              "imports '%.*s', but its config does not grant "
                                               "'%s' (add it to the plugin's `grants`)",
-                                              interface->name, interface->grant);
+                                              (int)length, name, interface->grant);
                 else if (interface != NULL)
                         result = check_import_functions(engine, interface, &item, error);
                 else if (!has_prefix(name, length, "wasi:"))
