@@ -14,7 +14,7 @@ PLUGINS := sensor-logic python-runtime
 TEST_PLUGINS := $(notdir $(wildcard tests/plugins/*))
 PYTHON_FILES = $(wildcard $(1)/*.py $(1)/world $(1)/wit/*.wit)
 
-.PHONY: all deps build binary plugins test test-unit test-sanitize test-e2e test-sanitize-host \
+.PHONY: all deps build binary plugins wit test test-unit test-sanitize test-e2e test-sanitize-host \
         test-tsan-host test-alloc-failures test-style run bench format clean install cross-aarch64 \
         test-32bit
 
@@ -64,6 +64,13 @@ $(BUILD)/test-plugins/%.wasm: $$(call PYTHON_FILES,tests/plugins/$$*) \
 	@$(call COMPONENTIZE,tests/plugins/$*,$@,tests/plugin-lib)
 
 plugins: $(PLUGINS:%=$(BUILD)/plugins/%.wasm)
+
+# The current contract with its standard dependencies (scripts/wit-deps.sh)
+# as one directory, for running componentize-py by hand: -d build/wit.
+wit:
+	@rm -rf $(BUILD)/wit && mkdir -p $(BUILD)/wit && cp wit/*.wit $(BUILD)/wit/
+	@ln -s "$$(scripts/wit-deps.sh)" $(BUILD)/wit/deps
+	@echo "$(BUILD)/wit"
 
 test-plugins: $(TEST_PLUGINS:%=$(BUILD)/test-plugins/%.wasm)
 

@@ -3,7 +3,10 @@
 #   scripts/componentize.sh VENV PLUGIN_DIR OUTPUT [EXTRA_MODULE_DIR...]
 # The plugin names its world in PLUGIN_DIR/world (default sensor-plugin) and
 # may bring its own WIT in PLUGIN_DIR/wit; plugins/sdk and the extra
-# directories are on its module path.
+# directories are on its module path. `WORLD@VERSION` (sensor-reader@0.1.0)
+# builds against an older release of the contract, kept in wit/VERSION/.
+# The current contract imports standard WIT packages (wasi:config), which
+# scripts/wit-deps.sh provides as its deps/ at build time.
 #
 # componentize-py takes seconds per plugin and its output is not
 # byte-for-byte reproducible, so results are cached outside the clone,
@@ -17,6 +20,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PYHOST_CACHE:-$HOME/.cache/pyhost}/components
 wit=wit world=sensor-plugin
 [[ -f $dir/world ]] && world=$(cat "$dir/world")
+if [[ $world == *@* ]]; then
+  wit=wit/${world#*@} world=${world%@*}
+  [[ -d $root/$wit ]] || { echo "componentize: no contract $wit for $dir" >&2; exit 1; }
+fi
 [[ -d $dir/wit ]] && wit=$dir/wit
 paths=(-p "$dir" -p plugins/sdk)
 for extra in "$@"; do paths+=(-p "$extra"); done
@@ -29,6 +36,14 @@ key=$( { "$venv/bin/componentize-py" --version; echo "$world"; \
 if [[ -f $cache/$key.wasm ]]; then
   cp "$cache/$key.wasm" "$out.tmp"
 else
+  if [[ $wit == wit ]]; then
+    # The current contract with its standard dependencies beside it.
+    deps=$(scripts/wit-deps.sh)
+    assembled=$(mktemp -d)
+    trap 'rm -rf "$assembled"' EXIT
+    cp wit/*.wit "$assembled/" && ln -s "$deps" "$assembled/deps"
+    wit=$assembled
+  fi
   "$venv/bin/componentize-py" -d "$wit" -w "$world" componentize "${paths[@]}" app \
     -o "$out.tmp" > /dev/null
   mkdir -p "$cache"

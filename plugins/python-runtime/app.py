@@ -5,7 +5,10 @@ the host instantiates it per plugin and calls `loader.load` with the
 plugin's modules. The plugin's `app` module is written exactly as for
 componentize-py (`class SensorLogic(exports.SensorLogic)` and, optionally,
 `class Lifecycle(exports.Lifecycle)`); this runtime finds those classes and
-forwards the exports to them.
+forwards the exports to them. Its world imports every interface a plugin
+may use, wasi:config/store (`from wit_world.imports import store`: the
+plugin's settings) among them; the host checks each call against the
+plugin's own grants.
 """
 
 import importlib
@@ -39,7 +42,7 @@ import typing  # noqa: F401
 from componentize_py_types import Err
 from pyhost_sdk import report_errors
 from wit_world import exports
-from wit_world.imports import gpio_provider, led_controller, logging, types  # noqa: F401
+from wit_world.imports import gpio_provider, led_controller, logging, store, types  # noqa: F401
 from wit_world.imports.types import PluginError
 
 _ENTRY = "pyhost_plugin_app"

@@ -85,6 +85,53 @@ static bool is_same_plugin(const struct plugin_config *running_config,
                config_diff_plugin(running_config, next, "interval_s", NULL, NULL) == 0;
 }
 
+/* Appends to `list` each key whose value differs between `a` and `b`, or
+ * that only one of them has. */
+static void list_changed_settings(const struct config_settings *a, const struct config_settings *b,
+                                  char *list, size_t size) {
+        for (int pass = 0; pass < 2; pass++) {
+                const struct config_settings *from = pass == 0 ? a : b;
+                const struct config_settings *other = pass == 0 ? b : a;
+                for (size_t i = 0; i < from->count; i++) {
+                        const char *value = config_settings_find(other, from->items[i].key);
+                        if (value != NULL &&
+                            (pass == 1 || strcmp(value, from->items[i].value) == 0))
+                                continue;
+                        size_t used = strlen(list);
+                        snprintf(list + used, size - used, "%s%s", used > 0 ? ", " : "",
+                                 from->items[i].key);
+                }
+        }
+}
+
+/* A kept plugin whose `setting.*` lines changed gets the file's settings
+ * at once, without a reload: its next call reads them. A change made
+ * through the API lasts until then. Also records them in `config`, which
+ * the next SIGHUP compares with. */
+static void apply_settings(struct host *host, const struct host_config *next,
+                           const int *kept_from) {
+        struct host_config *config = &host->config;
+        for (size_t j = 0; j < next->plugin_count; j++) {
+                if (kept_from[j] < 0)
+                        continue;
+                const struct plugin_config *wanted = &next->plugins[j];
+                for (size_t i = 0; i < config->plugin_count; i++) {
+                        struct plugin_config *running_config = &config->plugins[i];
+                        if (strcmp(running_config->name, wanted->name) != 0 ||
+                            config_settings_equal(&running_config->settings, &wanted->settings))
+                                continue;
+                        char changed[512] = "";
+                        list_changed_settings(&running_config->settings, &wanted->settings, changed,
+                                              sizeof(changed));
+                        settings_store_replace(plugin_settings(host->running.plugins[kept_from[j]]),
+                                               &wanted->settings);
+                        running_config->settings = wanted->settings;
+                        log_write(LOG_LEVEL_INFO, wanted->name,
+                                  "SIGHUP: settings changed (%s); the plugin runs on", changed);
+                }
+        }
+}
+
 /* The slow parts of a reload, run on a helper thread while the main thread
  * keeps the watchdog (service_run_watched). */
 struct reload_work {
@@ -221,7 +268,8 @@ static void reload_config(struct host *host, struct service_watchdog *watchdog) 
                 goto refuse;
         }
 
-        /* Accepted. The live [host] values first. */
+        /* Accepted. The live [host] values and settings first. */
+        apply_settings(host, next, kept_from);
         config->log_level = next->log_level;
         config->stop_timeout_s = next->stop_timeout_s;
         config->stall_timeout_s = next->stall_timeout_s;

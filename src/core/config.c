@@ -610,6 +610,10 @@ void config_print_keys(FILE *out) {
                         i < config_section_count ? section->name : "plugin example");
                 config_table_print(section->keys, section->key_count, out);
         }
+        fprintf(out,
+                "; setting.KEY = VALUE   ; any number up to %d: the plugin's settings, read "
+                "through wasi:config/store\n",
+                CONFIG_MAX_SETTINGS);
 }
 
 int config_add_plugin_file(struct host_config *config, const char *path, struct ph_error *error) {

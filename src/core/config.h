@@ -132,6 +132,37 @@ struct plugin_grants {
         char data_dir[PATH_MAX];        /* preopened read-only as /data; "" none */
 };
 
+/* A plugin's settings: `setting.KEY = VALUE` lines of its section, which
+ * its code reads through wasi:config/store (src/core/settings.h keeps the
+ * live copy that SIGHUP and the API change). Not keys of the table: the
+ * typed diff leaves them out, so a changed setting never reloads code. */
+#define CONFIG_SETTING_PREFIX "setting."
+#define CONFIG_MAX_SETTINGS 16
+#define CONFIG_SETTING_KEY_MAX 64    /* with the NUL */
+#define CONFIG_SETTING_VALUE_MAX 128 /* with the NUL */
+struct config_setting {
+        char key[CONFIG_SETTING_KEY_MAX];     /* letters, digits, '_', '-', '.' */
+        char value[CONFIG_SETTING_VALUE_MAX]; /* UTF-8 without control characters */
+};
+struct config_settings {
+        struct config_setting items[CONFIG_MAX_SETTINGS]; /* in the order first set */
+        size_t count;
+};
+
+/* Sets `key` to `value` in `settings` (replacing an earlier value). Refuses
+ * (-EINVAL, -E2BIG) an invalid key or value, or one too many, with a
+ * message naming the key. */
+PH_MUST_USE int config_settings_set(struct config_settings *settings, const char *key,
+                                    const char *value, struct ph_error *error);
+/* Removes `key`; returns whether it was there. */
+bool config_settings_remove(struct config_settings *settings, const char *key);
+/* The value of `key`, or NULL; borrowed from `settings`. */
+const char *config_settings_find(const struct config_settings *settings, const char *key);
+/* Same keys with the same values, in any order. */
+bool config_settings_equal(const struct config_settings *a, const struct config_settings *b);
+/* Whether `key` may name a setting: 1-63 letters, digits, '_', '-', '.'. */
+bool config_is_setting_key(const char *key);
+
 struct plugin_config {
         char name[CONFIG_NAME_MAX];
         char path[PATH_MAX];
@@ -154,6 +185,7 @@ struct plugin_config {
          * this size (a long-lived instance's memory never shrinks); 0: never. */
         uint32_t restart_above_mib;
         struct plugin_grants grants;
+        struct config_settings settings; /* as the config file has them */
 };
 
 /* The web server (src/http/): the API, the event stream, the metrics and

@@ -169,6 +169,19 @@ static char *read_line(char *buffer, int size, void *stream) {
         return buffer;
 }
 
+/* `setting.KEY = VALUE` of a [plugin NAME] section: not a table key, one of
+ * the plugin's own settings (config.h). */
+static int set_setting(struct parse *parse, const char *section, struct plugin_config *plugin,
+                       const char *key, const char *value) {
+        if (config_settings_find(&plugin->settings, key) != NULL)
+                return fail(parse, "[%s] " CONFIG_SETTING_PREFIX "%s: the key is repeated", section,
+                            key);
+        struct ph_error error = {0};
+        if (config_settings_set(&plugin->settings, key, value, &error) < 0)
+                return fail(parse, "[%s] %s", section, error.message);
+        return 1;
+}
+
 /* inih's handler: one key = value of the line the reader handed over.
  * Returns nonzero to go on, 0 on an error. */
 static int on_entry(void *user, const char *section, const char *key, const char *value) {
@@ -181,6 +194,10 @@ static int on_entry(void *user, const char *section, const char *key, const char
         if (seen == NULL) /* the reader saw every header inih saw */
                 return fail(parse, "[%s]: section not recognised", section);
         const struct config_section *table = seen->table;
+        size_t prefix_length = strlen(CONFIG_SETTING_PREFIX);
+        if (table == &config_plugin_section &&
+            strncmp(key, CONFIG_SETTING_PREFIX, prefix_length) == 0)
+                return set_setting(parse, section, seen->base, key + prefix_length, value);
         const struct config_key *entry = config_table_find(table->keys, table->key_count, key);
         if (entry == NULL)
                 return fail(parse, "[%s]: unknown key '%s'", section, key);

@@ -38,6 +38,9 @@
  *  plugin.status_copy_lock  plugin/plugin.c: the last status copied out
  *                           (leaf; readers that find plugin.lock held take
  *                           it instead of waiting)
+ *  settings_store.lock      core/settings.c: a plugin's settings (leaf; taken
+ *                           by its wasi:config/store calls under plugin.lock,
+ *                           and by the API and SIGHUP without it)
  *  hw_iio.lock              hw/hw_iio.c: one DHT22 read, with its retries
  *  hw_sim.lock              hw/hw_sim.c (leaf)
  *  hw_linux.leds_lock       hw/hw_linux.c (leaf)

@@ -194,7 +194,10 @@ void api_plugin(const struct api *api, const char *name, struct http_reply *repl
                 http_reply_error(reply, 500, "out of memory");
                 return;
         }
-        int result = http_reply_json(reply, 200, plugin_detail(&view));
+        json_t *detail = plugin_detail(&view);
+        if (detail != NULL)
+                json_object_set_new(detail, "settings", api_settings_json(api, index));
+        int result = http_reply_json(reply, 200, detail);
         (void)result;
         app_plugin_view_clear(&view);
 }

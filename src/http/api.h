@@ -56,6 +56,21 @@ void api_plugins(const struct api *api, struct http_reply *reply);
 /* `name` is the URL's, unvalidated. */
 void api_plugin(const struct api *api, const char *name, struct http_reply *reply);
 
+/* GET /api/plugins/NAME/settings: {"plugin", "settings": {KEY: VALUE}},
+ * the values the plugin's code reads now (api_settings.c). */
+void api_settings(const struct api *api, const char *name, struct http_reply *reply);
+
+/* PUT /api/plugins/NAME/settings with a JSON object: each field sets the
+ * setting of its name to its value (a string, number or boolean, stored as
+ * text), null removes it. All or nothing: a bad field is a 400 that names
+ * it, and nothing changes. The plugin is not reloaded; its next call reads
+ * the new values. Answers as GET does. */
+void api_settings_change(const struct api *api, const char *name, const char *body,
+                         size_t body_size, struct http_reply *reply);
+
+/* The settings of api->plugins[index] as a JSON object (new reference). */
+json_t *api_settings_json(const struct api *api, size_t index);
+
 /* An operator action, first step: the plugin exists and the body is
  * acceptable; logs the action (and its reason). Returns 0, or a negative
  * code with an error reply set. */

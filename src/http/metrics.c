@@ -29,6 +29,7 @@ static const char *const route_names[ROUTE_COUNT] = {
         "/api/plugins/{name}/poll",
         "/api/plugins/{name}/reload",
         "/api/plugins/{name}/reset",
+        "/api/plugins/{name}/settings",
         "/api/events",
         "/metrics",
         "other",

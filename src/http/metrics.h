@@ -31,6 +31,7 @@ enum metrics_route {
         ROUTE_PLUGIN_POLL,
         ROUTE_PLUGIN_RELOAD,
         ROUTE_PLUGIN_RESET,
+        ROUTE_PLUGIN_SETTINGS,
         ROUTE_EVENTS,
         ROUTE_METRICS,
         ROUTE_OTHER,

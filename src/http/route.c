@@ -46,6 +46,8 @@ void route_find(const char *path, struct route *route) {
                 route->id = ROUTE_PLUGIN_RELOAD;
         else if (strcmp(slash, "/reset") == 0)
                 route->id = ROUTE_PLUGIN_RESET;
+        else if (strcmp(slash, "/settings") == 0)
+                route->id = ROUTE_PLUGIN_SETTINGS;
 }
 
 bool route_is_action(enum metrics_route id) {
@@ -59,6 +61,8 @@ enum method route_parse_method(const char *method) {
                 return METHOD_HEAD;
         if (strcmp(method, "POST") == 0)
                 return METHOD_POST;
+        if (strcmp(method, "PUT") == 0)
+                return METHOD_PUT;
         return METHOD_OTHER;
 }
 

@@ -11,7 +11,7 @@
 #include "http/assets.h"
 #include "http/metrics.h"
 
-enum method { METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_OTHER };
+enum method { METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_PUT, METHOD_OTHER };
 
 /* A request's target. */
 struct route {

@@ -135,10 +135,11 @@ static enum MHD_Result send_error(struct MHD_Connection *connection, struct requ
         return send_reply(connection, request, &reply);
 }
 
-/* Which routes need the token: actions always; reads unless open; the
- * dashboard's files and the health check never. */
-static bool needs_token(const struct http_server *server, enum metrics_route id) {
-        if (route_is_action(id))
+/* Which requests need the token: actions and changes always; reads unless
+ * open; the dashboard's files and the health check never. */
+static bool needs_token(const struct http_server *server, enum metrics_route id,
+                        enum method method) {
+        if (route_is_action(id) || method == METHOD_PUT)
                 return true;
         if (id == ROUTE_DASHBOARD || id == ROUTE_ASSET || id == ROUTE_HEALTH)
                 return false;
@@ -248,12 +249,15 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
         bool is_read = method == METHOD_GET || method == METHOD_HEAD;
         if (route->id == ROUTE_OTHER)
                 return send_error(connection, request, 404, "no such resource");
-        if (route_is_action(route->id) ? method != METHOD_POST : !is_read) {
+        bool is_settings_change = route->id == ROUTE_PLUGIN_SETTINGS && method == METHOD_PUT;
+        if (route_is_action(route->id) ? method != METHOD_POST : !is_read && !is_settings_change) {
                 http_reply_error(&reply, 405, "method not allowed");
-                reply.allow = route_is_action(route->id) ? "POST" : "GET, HEAD";
+                reply.allow = route_is_action(route->id)           ? "POST"
+                              : route->id == ROUTE_PLUGIN_SETTINGS ? "GET, HEAD, PUT"
+                                                                   : "GET, HEAD";
                 return send_reply(connection, request, &reply);
         }
-        if (needs_token(server, route->id) &&
+        if (needs_token(server, route->id, method) &&
             !auth_check(&server->auth,
                         MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_AUTHORIZATION))) {
@@ -265,7 +269,7 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
             !route_is_json_type(MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                             MHD_HTTP_HEADER_CONTENT_TYPE)))
                 return send_error(connection, request, 415, "the body must be application/json");
-        if (request->body_size > 0 && !route_is_action(route->id))
+        if (request->body_size > 0 && !route_is_action(route->id) && !is_settings_change)
                 return send_error(connection, request, 400, "this resource takes no body");
 
         if (route->id == ROUTE_EVENTS)
@@ -316,6 +320,13 @@ static enum MHD_Result serve_locked(struct http_server *server, struct MHD_Conne
                 break;
         case ROUTE_PLUGIN:
                 api_plugin(api, route->name, &reply);
+                break;
+        case ROUTE_PLUGIN_SETTINGS:
+                if (is_settings_change)
+                        api_settings_change(api, route->name, request->body, request->body_size,
+                                            &reply);
+                else
+                        api_settings(api, route->name, &reply);
                 break;
         case ROUTE_PLUGIN_POLL:
         case ROUTE_PLUGIN_RELOAD:

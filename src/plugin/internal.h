@@ -16,12 +16,17 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/log_budget.h"
+#include "core/settings.h"
 #include "hw/hw.h"
 #include "plugin/plugin.h"
 
-/* The WIT contract (wit/plugin.wit), as the component model names it. */
+/* The WIT contract (wit/plugin.wit), as the component model names it.
+ * The host defines it at WIT_VERSION; by WIT's semver, components built
+ * for any 0.1.x (the released 0.1.0 among them) link to it: Wasmtime's
+ * linker and export lookups match them, and world.c compares names with
+ * world_name_matches, which does the same. */
 #define WIT_PACKAGE "pyhost:plugin"
-#define WIT_VERSION "0.1.0"
+#define WIT_VERSION "0.1.1"
 #define WIT_INTERFACE(name) WIT_PACKAGE "/" name "@" WIT_VERSION
 #define WIT_GPIO_PROVIDER WIT_INTERFACE(CONFIG_GRANT_GPIO_PROVIDER)
 #define WIT_LED_CONTROLLER WIT_INTERFACE(CONFIG_GRANT_LED_CONTROLLER)
@@ -31,6 +36,19 @@
 #define WIT_LIFECYCLE WIT_INTERFACE("lifecycle")
 #define WIT_LOADER WIT_INTERFACE("loader")
 #define WIT_POLL "poll"
+
+/* The standard wasi:config/store (abi_config.c), for plugin settings. Its
+ * package has only pre-release versions, which semver never matches to
+ * one another, so the host defines each that a toolchain uses, all the
+ * same interface: Wasmtime's (wasmtime-wasi-config 48, what wit/ imports),
+ * the WASI proposal's and wasmCloud's, and Spin's. */
+#define WASI_CONFIG_STORE "wasi:config/store@0.2.0-rc.1"
+#define WASI_CONFIG_STORE_NAMES                                                                    \
+        {                                                                                          \
+                WASI_CONFIG_STORE, "wasi:config/store@0.2.0-draft",                                \
+                        "wasi:config/store@0.2.0-draft-2024-09-27"                                 \
+        }
+#define WASI_CONFIG_STORE_NAME_COUNT 3
 
 /* Wasmtime's epoch advances every EPOCH_TICK_MS; call budgets are counted
  * in these ticks. */
@@ -103,6 +121,9 @@ struct abi_context {
         /* Set when the guest tried to block in wasi:io/poll. */
         bool is_blocking_refused;
         struct sandbox_state *sandbox; /* grants and their use */
+        /* What wasi:config/store reads (the plugin's, borrowed); NULL:
+         * no settings, every key reads as none. */
+        struct settings_store *settings;
         /* When the current call's CPU budget runs out (CLOCK_MONOTONIC).
          * Time the guest spends waiting in a host call (a slow sensor) is
          * given back: the budget is for the guest's own computing. */
@@ -135,6 +156,7 @@ wasmtime_error_t *abi_gpio_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_led_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_log_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_no_blocking_define(wasmtime_component_linker_t *linker);
+wasmtime_error_t *abi_config_define(wasmtime_component_linker_t *linker);
 
 void compile_cancel_init(struct compile_cancel *cancel);
 /* Thread-safe; returns without waiting for the compile. */
@@ -178,7 +200,12 @@ PH_MUST_USE int component_cache_get(struct plugin_engine *engine, uint8_t *bytes
 /* Checks that `component` fits the sensor-plugin world: every import is one
  * the host provides, and `sensor-logic.poll` is exported with the right
  * shape. The message names the offending import or export. */
-/* Whether `component` imports the interface `name`. */
+/* Whether the import or export `actual` (not NUL-terminated) is `wanted`:
+ * the same name, and for a versioned name a semver-compatible version
+ * (0.1.0 and 0.1.1 are; 0.1.0 and 0.2.0 are not). */
+bool world_name_matches(const char *actual, size_t length, const char *wanted);
+
+/* Whether `component` imports the interface `name` (world_name_matches). */
 bool world_imports(struct plugin_engine *engine, const wasmtime_component_t *component,
                    const char *name);
 

@@ -55,6 +55,10 @@ const char *plugin_state_name(enum plugin_state state) {
         return (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
 
+struct settings_store *plugin_settings(struct plugin *plugin) {
+        return &plugin->settings;
+}
+
 const char *plugin_name(const struct plugin *plugin) {
         return plugin->config.name;
 }
@@ -194,6 +198,9 @@ struct plugin_instance *plugin_start_instance(struct plugin *plugin,
                 set_instance_failure(failure, &error);
                 return NULL;
         }
+        /* Before any of its code runs (a .py plugin's module code runs in
+         * load): a trial reads the same settings as the live instance. */
+        instance->abi.settings = &plugin->settings;
         bool is_poisoned = false;
         if (version->modules != NULL &&
             instance_load_sources(instance, version->modules, version->module_count, failure,
@@ -308,6 +315,7 @@ static struct plugin *plugin_create(struct plugin_engine *engine,
         if (options != NULL)
                 plugin->pipeline = options->pipeline;
         sandbox_state_init(&plugin->sandbox, &plugin->config.grants);
+        settings_store_init(&plugin->settings, &config->settings);
         if (options != NULL && options->state_dir != NULL && options->state_dir[0] != '\0') {
                 if (file_make_directories(options->state_dir, 0700, error) < 0) {
                         plugin_free(plugin);
@@ -424,6 +432,7 @@ void plugin_free(struct plugin *plugin) {
         pthread_mutex_destroy(&plugin->lock);
         pthread_mutex_destroy(&plugin->state_file_lock);
         pthread_mutex_destroy(&plugin->status_copy_lock);
+        settings_store_destroy(&plugin->settings);
         free(plugin);
 }
 

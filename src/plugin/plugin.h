@@ -22,6 +22,7 @@
 #include "core/pipeline.h"
 #include "core/reading.h"
 #include "hw/hw.h"
+#include "core/settings.h"
 
 struct plugin_engine;
 struct plugin;
@@ -134,6 +135,10 @@ void plugin_free(struct plugin *plugin);
 bool plugin_is_loaded(struct plugin *plugin);
 
 const char *plugin_name(const struct plugin *plugin);
+
+/* The plugin's live settings (core/settings.h: thread-safe, never waits
+ * for a call into the plugin); lives as long as the plugin. */
+struct settings_store *plugin_settings(struct plugin *plugin);
 
 /* Calls the guest's poll. On success fills *ret_readings (the caller clears
  * it with reading_list_clear) and returns 0. On failure returns a negative

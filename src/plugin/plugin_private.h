@@ -15,6 +15,7 @@
 
 #include "core/digest.h"
 #include "core/file.h"
+#include "core/settings.h"
 #include "plugin/instance.h"
 #include "plugin/internal.h"
 #include "plugin/python_source.h"
@@ -54,6 +55,9 @@ struct plugin {
         pthread_mutex_t status_copy_lock; /* a leaf: guards status_copy */
         struct plugin_status status_copy;
         struct timespec state_written_at;
+        /* What its code reads through wasi:config/store; thread-safe on its
+         * own (a leaf lock), so the API never waits for the plugin. */
+        struct settings_store settings;
 
         pthread_mutex_t lock; /* guards everything below */
         struct plugin_version *version;

@@ -1,4 +1,5 @@
-/* world.c - does a component fit the `sensor-plugin` world?
+/* world.c - does a component fit the `sensor-plugin` world (any of the
+ * contract's 0.1.x versions, see wit/plugin.wit)?
  *
  * Linking would catch some mismatches, but only with Wasmtime's wording and
  * only at instantiation. Checking the component's type first gives errors
@@ -21,7 +22,54 @@ static const struct provided_interface provided[] = {
         {WIT_GPIO_PROVIDER, CONFIG_GRANT_GPIO_PROVIDER, {"read-dht22", NULL}},
         {WIT_LED_CONTROLLER, CONFIG_GRANT_LED_CONTROLLER, {"set-two", NULL}},
         {WIT_LOGGING, CONFIG_GRANT_LOGGING, {"log", NULL}},
+        /* A plugin's own settings: importing the interface is enough. */
+        {WASI_CONFIG_STORE, NULL, {"get", "get-all", NULL}},
+        {"wasi:config/store@0.2.0-draft", NULL, {"get", "get-all", NULL}},
+        {"wasi:config/store@0.2.0-draft-2024-09-27", NULL, {"get", "get-all", NULL}},
 };
+
+/* A version "MAJOR.MINOR.PATCH" without pre-release or build parts. */
+static bool parse_version(const char *text, size_t length, unsigned long parts[3]) {
+        size_t at = 0;
+        for (int part = 0; part < 3; part++) {
+                if (at == length || text[at] < '0' || text[at] > '9')
+                        return false;
+                unsigned long value = 0;
+                while (at < length && text[at] >= '0' && text[at] <= '9' && value < 100000000UL)
+                        value = value * 10 + (unsigned long)(text[at++] - '0');
+                parts[part] = value;
+                if (part < 2 && (at == length || text[at++] != '.'))
+                        return false;
+        }
+        return at == length;
+}
+
+bool world_name_matches(const char *actual, size_t length, const char *wanted) {
+        const char *wanted_at = strchr(wanted, '@');
+        const char *actual_at = memchr(actual, '@', length);
+        size_t wanted_base = wanted_at != NULL ? (size_t)(wanted_at - wanted) : strlen(wanted);
+        size_t actual_base = actual_at != NULL ? (size_t)(actual_at - actual) : length;
+        if (wanted_base != actual_base || memcmp(actual, wanted, actual_base) != 0)
+                return false;
+        if (wanted_at == NULL || actual_at == NULL)
+                return wanted_at == NULL && actual_at == NULL;
+        size_t actual_version_length = length - actual_base - 1;
+        if (strlen(wanted_at + 1) == actual_version_length &&
+            memcmp(wanted_at + 1, actual_at + 1, actual_version_length) == 0)
+                return true;
+        /* Semver-compatible: the same first non-zero part and all before
+         * it (Cargo's rule, which WIT and Wasmtime follow); pre-releases
+         * match only exactly. */
+        unsigned long a[3], b[3];
+        if (!parse_version(actual_at + 1, actual_version_length, a) ||
+            !parse_version(wanted_at + 1, strlen(wanted_at + 1), b))
+                return false;
+        if (a[0] != 0 || b[0] != 0)
+                return a[0] == b[0];
+        if (a[1] != 0 || b[1] != 0)
+                return a[1] == b[1];
+        return a[2] == b[2];
+}
 
 static bool is_granted(const struct plugin_grants *grants, const char *grant) {
         return grants == NULL || grant == NULL || config_grants_allow(grants, grant);
@@ -34,8 +82,7 @@ static bool has_prefix(const char *name, size_t length, const char *prefix) {
 
 static const struct provided_interface *find_provided(const char *name, size_t length) {
         for (size_t i = 0; i < sizeof(provided) / sizeof(provided[0]); i++)
-                if (strlen(provided[i].name) == length &&
-                    memcmp(provided[i].name, name, length) == 0)
+                if (world_name_matches(name, length, provided[i].name))
                         return &provided[i];
         return NULL;
 }
@@ -91,9 +138,9 @@ static int check_imports(struct plugin_engine *engine, const wasmtime_component_
                 const struct provided_interface *interface = find_provided(name, length);
                 if (interface != NULL && !is_granted(grants, interface->grant))
                         result = ph_error_set(error, -EACCES,
-                                              "imports '%s', but its config does not grant "
+                                              "imports '%.*s', but its config does not grant "
                                               "'%s' (add it to the plugin's `grants`)",
-                                              interface->name, interface->grant);
+                                              (int)length, name, interface->grant);
                 else if (interface != NULL)
                         result = check_import_functions(engine, interface, &item, error);
                 else if (!has_prefix(name, length, "wasi:"))
@@ -111,12 +158,32 @@ static int check_imports(struct plugin_engine *engine, const wasmtime_component_
         return 0;
 }
 
+/* Finds the export `wanted` in any compatible version (a type's own lookup
+ * only finds the exact name). The caller deletes *ret_item. */
+static bool find_export(struct plugin_engine *engine, const wasmtime_component_type_t *type,
+                        const char *wanted, wasmtime_component_item_t *ret_item) {
+        size_t count = wasmtime_component_type_export_count(type, engine->engine);
+        for (size_t i = 0; i < count; i++) {
+                const char *name = NULL;
+                size_t length = 0;
+                wasmtime_component_item_t item;
+                if (!wasmtime_component_type_export_nth(type, engine->engine, i, &name, &length,
+                                                        &item))
+                        continue;
+                if (world_name_matches(name, length, wanted)) {
+                        *ret_item = item;
+                        return true;
+                }
+                wasmtime_component_item_delete(&item);
+        }
+        return false;
+}
+
 /* sensor-logic must export poll: func() -> result<...>. */
 static int check_poll_export(struct plugin_engine *engine, const wasmtime_component_type_t *type,
                              struct ph_error *error) {
         wasmtime_component_item_t interface;
-        if (!wasmtime_component_type_export_get(type, engine->engine, WIT_SENSOR_LOGIC,
-                                                strlen(WIT_SENSOR_LOGIC), &interface))
+        if (!find_export(engine, type, WIT_SENSOR_LOGIC, &interface))
                 return ph_error_set(error, -EINVAL,
                                     "does not export '" WIT_SENSOR_LOGIC
                                     "': not a component for the sensor-plugin world");
@@ -155,8 +222,7 @@ static int check_poll_export(struct plugin_engine *engine, const wasmtime_compon
 static int check_lifecycle_export(struct plugin_engine *engine,
                                   const wasmtime_component_type_t *type, struct ph_error *error) {
         wasmtime_component_item_t interface;
-        if (!wasmtime_component_type_export_get(type, engine->engine, WIT_LIFECYCLE,
-                                                strlen(WIT_LIFECYCLE), &interface))
+        if (!find_export(engine, type, WIT_LIFECYCLE, &interface))
                 return 0;
         int result = 0;
         static const char *const functions[] = {"save-state", "restore-state"};
@@ -197,11 +263,18 @@ int world_check(struct plugin_engine *engine, const wasmtime_component_t *compon
 bool world_imports(struct plugin_engine *engine, const wasmtime_component_t *component,
                    const char *name) {
         wasmtime_component_type_t *type = wasmtime_component_type(component);
-        wasmtime_component_item_t item;
-        bool found =
-                wasmtime_component_type_import_get(type, engine->engine, name, strlen(name), &item);
-        if (found)
+        size_t count = wasmtime_component_type_import_count(type, engine->engine);
+        bool found = false;
+        for (size_t i = 0; i < count && !found; i++) {
+                const char *actual = NULL;
+                size_t length = 0;
+                wasmtime_component_item_t item;
+                if (!wasmtime_component_type_import_nth(type, engine->engine, i, &actual, &length,
+                                                        &item))
+                        continue;
+                found = world_name_matches(actual, length, name);
                 wasmtime_component_item_delete(&item);
+        }
         wasmtime_component_type_delete(type);
         return found;
 }

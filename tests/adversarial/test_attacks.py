@@ -162,7 +162,7 @@ def test_a_plugin_that_raises_on_load_is_refused_when_it_is_built(tmp_path):
     source.mkdir()
     (source / "app.py").write_text('raise RuntimeError("broken at import")\n')
     venv = (e2e_support.BUILD / ".venv-dir").read_text().strip()
-    result = subprocess.run([f"{venv}/bin/componentize-py", "-d", "wit", "-w", "sensor-reader",
+    result = subprocess.run([f"{venv}/bin/componentize-py", "-d", "wit/0.1.0", "-w", "sensor-reader",
                              "componentize", "-p", str(source), "-p", "plugins/sdk", "app",
                              "-o", str(tmp_path / "out.wasm")],
                             cwd=e2e_support.ROOT, capture_output=True, text=True, timeout=120)

@@ -15,15 +15,16 @@ def test_check_accepts_the_example_plugin_and_lists_its_interfaces():
     imports = result.stdout.split("imports:\n")[1].split("exports:\n")[0]
     exports = result.stdout.split("exports:\n")[1]
     for interface in ("gpio-provider", "led-controller", "logging"):
-        assert f"pyhost:plugin/{interface}@0.1.0" in imports
-    assert "pyhost:plugin/sensor-logic@0.1.0" in exports
+        assert f"pyhost:plugin/{interface}@0.1.1" in imports
+    assert "wasi:config/store@0.2.0-rc.1" in imports  # its settings
+    assert "pyhost:plugin/sensor-logic@0.1.1" in exports
 
 
 def test_check_refuses_a_component_for_another_world():
     path = plugin("other-world")
     result = run_pyhost("check", path)
     assert result.returncode == 1
-    assert f"{path}: does not export 'pyhost:plugin/sensor-logic@0.1.0'" in result.stderr
+    assert f"{path}: does not export 'pyhost:plugin/sensor-logic@0.1.1'" in result.stderr
     assert "test:other/greeter@0.1.0" in result.stdout  # still lists what it has
 
 

@@ -77,7 +77,7 @@ def test_bad_new_versions_never_replace_the_running_one(tmp_path, daemons):
     daemon.wait_for_log("trial poll of")
     daemon.wait_for_log("exceeded its 100 ms budget in poll")
     deploy(plugin("other-world"), watched)
-    daemon.wait_for_log("does not export 'pyhost:plugin/sensor-logic@0.1.0'")
+    daemon.wait_for_log("does not export 'pyhost:plugin/sensor-logic@0.1.1'")
     lines = daemon.read(3)
     assert all(sensor(line) == "counter-v1" for line in lines)
     counts = [value(line) for line in lines]

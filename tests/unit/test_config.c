@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/settings.h"
 
 static char config_path[64];
 
@@ -378,6 +379,61 @@ static void test_repeated_key_is_refused_naming_both_lines(void **state) {
                      (const char *[]){"[plugin a] interval_s", "repeated", "line 3", NULL});
 }
 
+static void test_plugin_settings_are_read_and_checked(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_int_equal(load("[plugin a]\nfile = a.wasm\nsetting.alarm_on_celsius = 30\n"
+                              "setting.mode = eco fan\n",
+                              &config, &error),
+                         0);
+        const struct config_settings *settings = &config.plugins[0].settings;
+        assert_int_equal(settings->count, 2);
+        assert_string_equal(config_settings_find(settings, "alarm_on_celsius"), "30");
+        assert_string_equal(config_settings_find(settings, "mode"), "eco fan");
+        assert_null(config_settings_find(settings, "missing"));
+        expect_error("[plugin a]\nfile = a.wasm\nsetting.x = 1\nsetting.x = 2\n", 4,
+                     (const char *[]){"[plugin a] setting.x", "repeated", NULL});
+        expect_error("[plugin a]\nfile = a.wasm\nsetting.a/b = 1\n", 3,
+                     (const char *[]){"[plugin a]", "setting 'a/b'", NULL});
+        expect_error("[plugin a]\nfile = a.wasm\nsetting.x = \xff\xfe\n", 3,
+                     (const char *[]){"setting 'x'", "not UTF-8", NULL});
+        expect_error("[host]\nsetting.x = 1\n", 2, (const char *[]){"unknown key", NULL});
+}
+
+static void test_settings_update_is_all_or_nothing(void **state) {
+        (void)state;
+        struct config_settings initial = {.count = 0}, set = {.count = 0}, removed = {.count = 0};
+        struct ph_error error = {0};
+        assert_int_equal(config_settings_set(&initial, "a", "1", &error), 0);
+        assert_int_equal(config_settings_set(&initial, "b", "2", &error), 0);
+        struct settings_store store;
+        settings_store_init(&store, &initial);
+        assert_int_equal(config_settings_set(&set, "a", "10", &error), 0);
+        assert_int_equal(config_settings_set(&removed, "b", "", &error), 0);
+        /* a value with a control character fails the whole update */
+        struct config_settings bad = set;
+        memcpy(bad.items[0].value, "x\ty", 4);
+        assert_int_equal(settings_store_update(&store, &bad, &removed, &error), -EINVAL);
+        assert_non_null(strstr(error.message, "setting 'a'"));
+        char value[CONFIG_SETTING_VALUE_MAX];
+        assert_true(settings_store_get(&store, "a", value));
+        assert_string_equal(value, "1");
+        assert_true(settings_store_get(&store, "b", value));
+        assert_int_equal(settings_store_update(&store, &set, &removed, &error), 0);
+        assert_true(settings_store_get(&store, "a", value));
+        assert_string_equal(value, "10");
+        assert_false(settings_store_get(&store, "b", value));
+        struct config_settings copy;
+        settings_store_copy(&store, &copy);
+        assert_int_equal(copy.count, 1);
+        assert_false(config_settings_equal(&copy, &initial));
+        settings_store_replace(&store, &initial);
+        settings_store_copy(&store, &copy);
+        assert_true(config_settings_equal(&copy, &initial));
+        settings_store_destroy(&store);
+}
+
 static void test_indented_line_is_refused(void **state) {
         (void)state;
         /* inih would read the second line as more of `file`'s value */
@@ -555,6 +611,8 @@ int main(void) {
                 cmocka_unit_test(test_value_error_names_file_line_section_and_key),
                 cmocka_unit_test(test_repeated_section_is_refused_naming_both_lines),
                 cmocka_unit_test(test_repeated_key_is_refused_naming_both_lines),
+                cmocka_unit_test(test_plugin_settings_are_read_and_checked),
+                cmocka_unit_test(test_settings_update_is_all_or_nothing),
                 cmocka_unit_test(test_indented_line_is_refused),
                 cmocka_unit_test(test_section_headers_are_checked_where_they_are),
                 cmocka_unit_test(test_directory_as_config_is_refused),
