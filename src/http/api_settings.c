@@ -12,6 +12,8 @@
 #include "http/api.h"
 
 json_t *api_settings_json(const struct api *api, size_t index) {
+        if (index >= api->plugin_count)
+                return json_null(); /* detached during a SIGHUP (api.h) */
         struct config_settings settings;
         settings_store_copy(plugin_settings(api->plugins[index]), &settings);
         json_t *object = json_object();
@@ -28,6 +30,8 @@ static int find(const struct api *api, const char *name, size_t *ret_index,
                 struct http_reply *reply) {
         if (app_state_find_plugin(api->state, name, ret_index) < 0)
                 return http_reply_error(reply, 404, "no plugin named '%.64s'", name);
+        if (*ret_index >= api->plugin_count)
+                return http_reply_error(reply, 503, "the host is reloading its plugins; try again");
         return 0;
 }
 

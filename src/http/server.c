@@ -239,7 +239,8 @@ static enum MHD_Result open_stream(struct http_server *server, struct MHD_Connec
 }
 
 static enum MHD_Result serve_locked(struct http_server *server, struct MHD_Connection *connection,
-                                    struct request *request, const struct route *route);
+                                    struct request *request, const struct route *route,
+                                    bool is_settings_change);
 
 /* Serves a complete request. */
 static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *connection,
@@ -275,14 +276,16 @@ static enum MHD_Result serve(struct http_server *server, struct MHD_Connection *
         if (route->id == ROUTE_EVENTS)
                 return open_stream(server, connection, request);
         pthread_rwlock_rdlock(&server->set_lock);
-        enum MHD_Result result = serve_locked(server, connection, request, route);
+        enum MHD_Result result =
+                serve_locked(server, connection, request, route, is_settings_change);
         pthread_rwlock_unlock(&server->set_lock);
         return result;
 }
 
 /* serve's second half, with set_lock read-held. */
 static enum MHD_Result serve_locked(struct http_server *server, struct MHD_Connection *connection,
-                                    struct request *request, const struct route *route) {
+                                    struct request *request, const struct route *route,
+                                    bool is_settings_change) {
         const struct api *api = &server->api;
         struct http_reply reply = {0};
         switch (route->id) {
