@@ -576,8 +576,8 @@ static int ensure_live_instance(struct plugin *plugin, struct plugin_failure *fa
         bool is_planned = plugin->live != NULL &&
                           ((plugin->config.restart_after_polls > 0 &&
                             plugin->live->polls >= plugin->config.restart_after_polls) ||
-                           (plugin->config.restart_above_mib > 0 &&
-                            atomic_load(&plugin->live->memory.high_water) >=
+                           (plugin->config.restart_above_mib > 0 && plugin->live->memory != NULL &&
+                            pyhost_memory_limiter_high_water(plugin->live->memory) >=
                                     size_from_mib(plugin->config.restart_above_mib)));
         if (plugin->live != NULL && !is_planned)
                 return 0;
@@ -705,9 +705,10 @@ void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status) 
         ret_status->loaded_at = plugin->version != NULL ? plugin->version->loaded_at : 0;
         ret_status->has_lifecycle = plugin->live != NULL && plugin->live->has_lifecycle;
         ret_status->state_bytes = plugin->checkpoint.size;
-        if (plugin->live != NULL) {
-                ret_status->memory_bytes = atomic_load(&plugin->live->memory.bytes);
-                ret_status->memory_high_water = atomic_load(&plugin->live->memory.high_water);
+        if (plugin->live != NULL && plugin->live->memory != NULL) {
+                ret_status->memory_bytes = pyhost_memory_limiter_bytes(plugin->live->memory);
+                ret_status->memory_high_water =
+                        pyhost_memory_limiter_high_water(plugin->live->memory);
         }
         ret_status->memory_limit = size_from_mib(plugin->config.memory_limit_mib);
         ret_status->denied_calls = plugin->sandbox.denied_calls;

@@ -169,3 +169,21 @@ def test_time_waiting_for_a_slow_sensor_does_not_count_against_the_budget(config
     result = call(plugin("sensor-logic"), polls=2, config=config)
     assert result.returncode == 0, result.stderr
     assert [len(line) for line in result.lines] == [2, 2]
+
+
+def high_water_mib(result):
+    """The high-water mark `pyhost call` logs at the end (0.1 MiB steps)."""
+    import re
+    match = re.search(r"linear memory: [0-9.]+ MiB now, ([0-9.]+) MiB at most", result.stderr)
+    assert match, result.stderr
+    return float(match.group(1))
+
+
+def test_the_memory_high_water_mark_follows_a_known_growth():
+    # `grower` keeps 8 MiB more on each poll: four polls more, 32 MiB more,
+    # within the allocator's rounding (64 KiB pages, a little headroom).
+    one, five = call(plugin("grower"), polls=1), call(plugin("grower"), polls=5)
+    assert one.returncode == 0 and five.returncode == 0, five.stderr
+    assert five.lines[-1][0]["value"] == 40.0
+    grown = high_water_mib(five) - high_water_mib(one)
+    assert 31.5 <= grown <= 33.0, (high_water_mib(one), high_water_mib(five))
