@@ -243,6 +243,12 @@ static int check_component_header(const uint8_t *bytes, size_t size, const char 
 int engine_load_component(struct plugin_engine *engine, const char *path,
                           struct compile_cancel *cancel, wasmtime_component_t **ret_component,
                           struct digest *ret_digest, struct ph_error *error) {
+        /* Unchanged since it was hashed: not read at all. */
+        struct file_identity before, after;
+        bool has_identity = file_get_identity(path, &before, NULL) == 0;
+        if (has_identity && component_cache_source_digest(engine, &before, ret_digest) == 0 &&
+            component_cache_load(engine, ret_digest, path, ret_component) == 0)
+                return 0;
         uint8_t *bytes = NULL;
         size_t size = 0;
         int result = file_read_all(path, MAX_COMPONENT_BYTES, &bytes, &size, error);
@@ -256,9 +262,15 @@ int engine_load_component(struct plugin_engine *engine, const char *path,
                 return result;
         }
         /* Takes the bytes. */
-        return component_cache_get(engine, bytes, size, ret_digest, path,
-                                   cancel != NULL ? cancel : &engine->stop_cancel, ret_component,
-                                   error);
+        result = component_cache_get(engine, bytes, size, ret_digest, path,
+                                     cancel != NULL ? cancel : &engine->stop_cancel, ret_component,
+                                     error);
+        /* Vouch for the identity only if the file did not change while it
+         * was read. */
+        if (result == 0 && has_identity && file_get_identity(path, &after, NULL) == 0 &&
+            file_identity_equal(&before, &after))
+                component_cache_note_source(engine, &before, ret_digest);
+        return result;
 }
 
 void plugin_engine_abandon_compiles(struct plugin_engine *engine) {
