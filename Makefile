@@ -23,7 +23,7 @@ all: build
 deps:
 	@scripts/setup-debian.sh
 
-$(BUILD)/.wasmtime-dir: deps wasmtime/Cargo.toml wasmtime/Cargo.lock wasmtime/lib.rs
+$(BUILD)/.wasmtime-dir: deps wasmtime/Cargo.toml wasmtime/Cargo.lock $(wildcard wasmtime/*.rs wasmtime/*.h)
 	@mkdir -p $(BUILD)
 	@scripts/build-wasmtime.sh > $@.tmp && mv $@.tmp $@
 

@@ -6,7 +6,9 @@
  * prints one JSON object: load time, p50/p95/p99 of a poll in microseconds,
  * failures. --unlimited runs it without the per-plugin limits (to measure
  * what they cost); --budget sets the CPU budget of a call (default 1000);
- * --restart-every-poll makes each poll start a fresh instance first. */
+ * --restart-every-poll makes each poll start a fresh instance first;
+ * --checkpoint-every-poll sets checkpoint_interval_s to 0 (a lifecycle
+ * plugin's state saved after every poll; the default is periodic). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,15 +36,18 @@ static double percentile(const double *sorted, size_t count, double fraction) {
 }
 
 int main(int argc, char **argv) {
-        static const struct option long_options[] = {{"cache", required_argument, NULL, 'c'},
-                                                     {"budget", required_argument, NULL, 'b'},
-                                                     {"unlimited", no_argument, NULL, 'u'},
-                                                     {"restart-every-poll", no_argument, NULL, 'r'},
-                                                     {NULL, 0, NULL, 0}};
+        static const struct option long_options[] = {
+                {"cache", required_argument, NULL, 'c'},
+                {"budget", required_argument, NULL, 'b'},
+                {"unlimited", no_argument, NULL, 'u'},
+                {"restart-every-poll", no_argument, NULL, 'r'},
+                {"checkpoint-every-poll", no_argument, NULL, 'k'},
+                {NULL, 0, NULL, 0}};
         const char *cache_dir = NULL;
         long budget_ms = 1000;
         bool is_unlimited = false;
         bool is_restarting = false;
+        bool is_checkpointing_each_poll = false;
         int option;
         while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
                 if (option == 'c')
@@ -53,6 +58,8 @@ int main(int argc, char **argv) {
                         is_unlimited = true;
                 else if (option == 'r')
                         is_restarting = true;
+                else if (option == 'k')
+                        is_checkpointing_each_poll = true;
                 else
                         return 2;
         }
@@ -79,6 +86,8 @@ int main(int argc, char **argv) {
         config.plugins[0].max_failures = 1000000;
         /* Every poll in a fresh instance: measures what a restart costs. */
         config.plugins[0].restart_after_polls = is_restarting ? 1 : 0;
+        if (is_checkpointing_each_poll)
+                config.plugins[0].checkpoint_interval_s = 0;
         double start = now_us();
         struct plugin_engine *engine = is_unlimited ? plugin_engine_new_unlimited(cache_dir, &error)
                                                     : plugin_engine_new(cache_dir, &error);

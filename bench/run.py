@@ -16,6 +16,13 @@ Figures:
   limits_overhead_pct           cost of the per-plugin limits (epoch deadline,
                                 memory meter, store limiter) on poll_us_p50,
                                 against an engine without them, same run
+  checkpoint_us_each            one lifecycle checkpoint (save-state) of the
+                                example plugin: poll_us_p50 with a checkpoint
+                                after every poll minus poll_us_p50 at the
+                                default (periodic) setting, same run
+  checkpoint_us_per_poll        checkpoint_us_each amortised at the defaults:
+                                one checkpoint per checkpoint_interval_s (60 s)
+                                of polls every interval_s (5 s)
   deadline_overshoot_ms_p50/p99 how far past a 100 ms budget a runaway plugin
                                 runs before it is stopped (50 polls)
   pipeline_publish_us_p50/p99   publishing one poll's record to the five
@@ -91,6 +98,24 @@ def limits_figures(cache):
     }
 
 
+# The defaults of [plugin] interval_s and checkpoint_interval_s.
+DEFAULT_INTERVAL_S = 5
+DEFAULT_CHECKPOINT_INTERVAL_S = 60
+
+
+def checkpoint_figures(cache):
+    """What a lifecycle checkpoint costs, alone and per poll at the defaults."""
+    every, periodic = [], []
+    for _ in range(3):  # interleaved
+        every.append(bench_poll(EXAMPLE, 3000, cache, "--checkpoint-every-poll")["poll_us_p50"])
+        periodic.append(bench_poll(EXAMPLE, 3000, cache)["poll_us_p50"])
+    each = max(0.0, statistics.median(every) - statistics.median(periodic))
+    polls_per_checkpoint = max(1.0, DEFAULT_CHECKPOINT_INTERVAL_S / DEFAULT_INTERVAL_S)
+    return {"poll_us_p50_checkpoint_every_poll": statistics.median(every),
+            "checkpoint_us_each": round(each, 2),
+            "checkpoint_us_per_poll": round(each / polls_per_checkpoint, 2)}
+
+
 def first_poll_ms(cache_dir):
     """Wall time from starting `pyhost call` to its first line of output."""
     config = pathlib.Path(cache_dir) / "bench.ini"
@@ -135,6 +160,7 @@ def main():
         results["component_compile_s"] = round(compiled["load_ms"] / 1000, 3)
 
         results.update(limits_figures(cache))
+        results.update(checkpoint_figures(cache))
         example = bench_poll(EXAMPLE, 5000, cache)
         baseline = bench_poll(BASELINE, 5000, cache)
         results["poll_us_p50"] = example["poll_us_p50"]

@@ -4,7 +4,8 @@
 #
 # The result is cached outside the clone under
 #   ~/.cache/pyhost/wasmtime-<version>-<key>
-# where <key> hashes the wrapper's Cargo.toml, Cargo.lock and the Rust
+# where <key> hashes the wrapper's Cargo.toml, Cargo.lock, its .rs and .h
+# files (pyhost's extensions to the C API) and the Rust
 # version: a clean clone on the same machine reuses it, a changed feature set
 # or toolchain builds a new one. A cold build takes about 7 minutes on 2 cores.
 #
@@ -19,7 +20,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 crate="$root/wasmtime"
 cache=${PYHOST_CACHE:-$HOME/.cache/pyhost}
 version=$(sed -n 's/^version = "=\(.*\)"/\1/p' "$crate/Cargo.toml")
-key=$( (cat "$crate/Cargo.toml" "$crate/Cargo.lock" "$crate/lib.rs"; rustc --version
+key=$( (cat "$crate/Cargo.toml" "$crate/Cargo.lock" "$crate"/*.rs "$crate"/*.h; rustc --version
         [[ -z "$target_triple" ]] || echo "target $target_triple") \
        | sha256sum | cut -c1-12)
 out="$cache/wasmtime-$version-${target_triple:+$target_triple-}$key"
@@ -48,6 +49,7 @@ if [[ ! -f "$out/.complete" ]]; then
   rm -rf "$out.tmp"
   mkdir -p "$out.tmp/lib"
   cp -r "$include" "$out.tmp/include"
+  cp "$crate"/*.h "$out.tmp/include/"  # pyhost's own C API extensions
   cp "$target/$release/libpyhost_wasmtime.a" "$out.tmp/lib/"
   echo "built in $(( $(date +%s) - start )) s on $(nproc) cores, $(date -u +%F)" > "$out.tmp/BUILD-TIME"
   touch "$out.tmp/.complete"

@@ -555,6 +555,9 @@ static const struct config_key plugin_keys[] = {
                         "planned restart after this many polls; 0: never"),
         CONFIG_UNSIGNED("restart_above_mib", P, restart_above_mib, 0, 65536, "0",
                         "planned restart above this much linear memory; 0: never"),
+        CONFIG_DOUBLE("checkpoint_interval_s", P, checkpoint_interval_s, 0, 86400, "60",
+                      "most seconds between two state checkpoints; a crash loses at most "
+                      "this much; 0: after every poll"),
 };
 #undef P
 

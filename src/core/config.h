@@ -184,6 +184,10 @@ struct plugin_config {
         /* Planned restart once the instance's linear memory has reached
          * this size (a long-lived instance's memory never shrinks); 0: never. */
         uint32_t restart_above_mib;
+        /* A lifecycle plugin's state is checkpointed after a good poll at
+         * most this often (and always before a swap, a planned restart and
+         * a stop); 0: after every poll. */
+        double checkpoint_interval_s;
         struct plugin_grants grants;
         struct config_settings settings; /* as the config file has them */
 };

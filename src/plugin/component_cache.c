@@ -8,6 +8,8 @@
  * and Wasmtime accepts it (a file from another engine or version is
  * refused by Wasmtime's own compatibility check); otherwise the component is
  * compiled again and the entry rewritten. Entries are written atomically.
+ * A .wasm unchanged since it was last hashed is not read at all (its
+ * digest comes from a source record: see the end of this file).
  *
  * Thread-safe: entries are immutable once renamed into place, and two
  * threads writing the same entry write the same bytes. */
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/file.h"
@@ -50,18 +53,19 @@ static int digest_file(const char *path, struct digest *ret_digest) {
  * entry (a torn write, a copy over it, a tool editing it) changes its
  * identity and brings the full check back; only corruption below the file
  * system (bit rot without a write) would go unseen until then. */
-static int write_record(const char *record_path, const char *hex,
+static int write_record(const char *record_path, const char *hex, const char *keyword,
                         const struct file_identity *identity, struct ph_error *error) {
         char text[DIGEST_HEX_SIZE + 160];
-        int length = snprintf(text, sizeof(text), "%s\nverified %llu %llu %lld %lld %lld\n", hex,
+        int length = snprintf(text, sizeof(text), "%s\n%s %llu %llu %lld %lld %lld\n", hex, keyword,
                               (unsigned long long)identity->device,
                               (unsigned long long)identity->inode, (long long)identity->size,
                               (long long)identity->mtime_ns, (long long)identity->ctime_ns);
         return file_write_atomic(record_path, text, (size_t)length, error);
 }
 
-static bool parse_record(const uint8_t *text, size_t size, char hex[DIGEST_HEX_SIZE],
-                         struct file_identity *ret_identity, bool *ret_has_identity) {
+static bool parse_record(const uint8_t *text, size_t size, const char *keyword,
+                         char hex[DIGEST_HEX_SIZE], struct file_identity *ret_identity,
+                         bool *ret_has_identity) {
         if (size < DIGEST_HEX_SIZE - 1)
                 return false;
         memcpy(hex, text, DIGEST_HEX_SIZE - 1);
@@ -73,8 +77,11 @@ static bool parse_record(const uint8_t *text, size_t size, char hex[DIGEST_HEX_S
         memcpy(rest, text + DIGEST_HEX_SIZE - 1, rest_size);
         unsigned long long device = 0, inode = 0;
         long long bytes = 0, mtime = 0, ctime = 0;
-        *ret_has_identity = sscanf(rest, "\nverified %llu %llu %lld %lld %lld", &device, &inode,
-                                   &bytes, &mtime, &ctime) == 5;
+        /* "\n<keyword> <device> <inode> <size> <mtime> <ctime>" */
+        size_t keyword_length = strlen(keyword);
+        *ret_has_identity = rest[0] == '\n' && strncmp(rest + 1, keyword, keyword_length) == 0 &&
+                            sscanf(rest + 1 + keyword_length, " %llu %llu %lld %lld %lld", &device,
+                                   &inode, &bytes, &mtime, &ctime) == 5;
         *ret_identity = (struct file_identity){.device = device,
                                                .inode = inode,
                                                .size = bytes,
@@ -99,7 +106,8 @@ static int load_entry(struct plugin_engine *engine, const char *entry_path, cons
         char recorded_hex[DIGEST_HEX_SIZE];
         struct file_identity verified, now;
         bool has_identity = false;
-        bool is_parsed = parse_record(record, record_size, recorded_hex, &verified, &has_identity);
+        bool is_parsed = parse_record(record, record_size, "verified", recorded_hex, &verified,
+                                      &has_identity);
         free(record);
         if (!is_parsed) {
                 snprintf(why, why_size, "corrupt (its .sha256 is unreadable)");
@@ -133,7 +141,7 @@ static int load_entry(struct plugin_engine *engine, const char *entry_path, cons
         }
         if (!has_identity || !file_identity_equal(&verified, &now)) {
                 struct ph_error error = {0};
-                if (write_record(digest_path, recorded_hex, &now, &error) < 0)
+                if (write_record(digest_path, recorded_hex, "verified", &now, &error) < 0)
                         log_write(LOG_LEVEL_WARNING, "cache", "%s", error.message);
         }
         return 0;
@@ -160,11 +168,20 @@ static void store_entry(const wasmtime_component_t *component, const char *entry
                 if (result == 0)
                         result = file_get_identity(entry_path, &identity, &error);
                 if (result == 0)
-                        result = write_record(digest_path, hex, &identity, &error);
+                        result = write_record(digest_path, hex, "verified", &identity, &error);
         }
         wasm_byte_vec_delete(&serialized);
         if (result < 0)
                 log_write(LOG_LEVEL_WARNING, "cache", "not cached: %s", error.message);
+}
+
+static void entry_paths(const struct plugin_engine *engine, const struct digest *digest,
+                        char *entry_path, size_t entry_size, char *digest_path,
+                        size_t digest_size) {
+        char hex[DIGEST_HEX_SIZE];
+        digest_to_hex(digest, hex);
+        snprintf(entry_path, entry_size, "%s/%s.cwasm", engine->cache_dir, hex);
+        snprintf(digest_path, digest_size, "%s/%s.sha256", engine->cache_dir, hex);
 }
 
 int component_cache_get(struct plugin_engine *engine, uint8_t *bytes, size_t size,
@@ -174,10 +191,8 @@ int component_cache_get(struct plugin_engine *engine, uint8_t *bytes, size_t siz
         char entry_path[PATH_MAX + 80], digest_path[PATH_MAX + 80];
         bool has_cache = engine->cache_dir[0] != '\0';
         if (has_cache) {
-                char hex[DIGEST_HEX_SIZE];
-                digest_to_hex(digest, hex);
-                snprintf(entry_path, sizeof(entry_path), "%s/%s.cwasm", engine->cache_dir, hex);
-                snprintf(digest_path, sizeof(digest_path), "%s/%s.sha256", engine->cache_dir, hex);
+                entry_paths(engine, digest, entry_path, sizeof(entry_path), digest_path,
+                            sizeof(digest_path));
                 char why[PH_ERROR_MESSAGE_MAX];
                 int result = load_entry(engine, entry_path, digest_path, ret_component, why,
                                         sizeof(why));
@@ -205,4 +220,104 @@ int component_cache_get(struct plugin_engine *engine, uint8_t *bytes, size_t siz
                 store_entry(component, entry_path, digest_path);
         *ret_component = component;
         return 0;
+}
+
+/* --- the .wasm's identity shortcut ------------------------------------
+ * A source record <cache_dir>/source-<device>-<inode>.id holds the SHA-256
+ * of a .wasm and the identity (device, inode, size, mtime, ctime) the file
+ * had when those bytes were read and hashed. While the .wasm keeps that
+ * identity its digest comes from the record and the file is not read at
+ * all: the entry the digest names is loaded after the entry's own check
+ * (its .sha256 identity record above; a tampered or torn .cwasm has a new
+ * mtime and ctime, so it is hashed in full and refused on a mismatch).
+ * Any write to the .wasm changes its mtime and ctime (user space cannot
+ * set ctime), a replacement changes its inode: it is then read and hashed
+ * in full again. An identity is recorded only once the file's times are
+ * RACY_MARGIN_NS in the past, so that a second write within the file
+ * system's timestamp granularity cannot go unseen (FAT: 2 s). Like the
+ * entries, records are trusted to be written by pyhost only: the cache
+ * directory must not be writable by anyone else. */
+#define RACY_MARGIN_NS (INT64_C(2) * 1000000000)
+
+static void source_path(const struct plugin_engine *engine, const struct file_identity *identity,
+                        char *path, size_t size) {
+        snprintf(path, size, "%s/source-%llu-%llu.id", engine->cache_dir,
+                 (unsigned long long)identity->device, (unsigned long long)identity->inode);
+}
+
+static int digest_from_hex(const char *hex, struct digest *ret_digest) {
+        for (size_t i = 0; i < DIGEST_SIZE; i++) {
+                unsigned value = 0;
+                for (size_t j = 0; j < 2; j++) {
+                        char c = hex[2 * i + j];
+                        unsigned nibble = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                                          : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                                                                 : 16u;
+                        if (nibble == 16u)
+                                return -EBADMSG;
+                        value = value * 16u + nibble;
+                }
+                ret_digest->bytes[i] = (uint8_t)value;
+        }
+        return 0;
+}
+
+int component_cache_source_digest(const struct plugin_engine *engine,
+                                  const struct file_identity *identity, struct digest *ret_digest) {
+        if (engine->cache_dir[0] == '\0')
+                return -ENOENT;
+        char path[PATH_MAX + 80];
+        source_path(engine, identity, path, sizeof(path));
+        uint8_t *record = NULL;
+        size_t size = 0;
+        if (file_read_all(path, 4 * DIGEST_HEX_SIZE, &record, &size, NULL) < 0)
+                return -ENOENT;
+        char hex[DIGEST_HEX_SIZE];
+        struct file_identity recorded;
+        bool has_identity = false;
+        bool is_parsed = parse_record(record, size, "source", hex, &recorded, &has_identity);
+        free(record);
+        if (!is_parsed || !has_identity || !file_identity_equal(&recorded, identity) ||
+            digest_from_hex(hex, ret_digest) < 0)
+                return -ENOENT;
+        return 0;
+}
+
+void component_cache_note_source(const struct plugin_engine *engine,
+                                 const struct file_identity *identity,
+                                 const struct digest *digest) {
+        if (engine->cache_dir[0] == '\0')
+                return;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+        if (now_ns - identity->mtime_ns < RACY_MARGIN_NS ||
+            now_ns - identity->ctime_ns < RACY_MARGIN_NS)
+                return; /* too recent to vouch for: hashed again next time */
+        char path[PATH_MAX + 80], hex[DIGEST_HEX_SIZE];
+        source_path(engine, identity, path, sizeof(path));
+        digest_to_hex(digest, hex);
+        struct ph_error error = {0};
+        if (write_record(path, hex, "source", identity, &error) < 0)
+                log_write(LOG_LEVEL_WARNING, "cache", "%s", error.message);
+}
+
+int component_cache_load(struct plugin_engine *engine, const struct digest *digest,
+                         const char *path, wasmtime_component_t **ret_component) {
+        if (engine->cache_dir[0] == '\0')
+                return -ENOENT;
+        char entry_path[PATH_MAX + 80], digest_path[PATH_MAX + 80], why[PH_ERROR_MESSAGE_MAX];
+        entry_paths(engine, digest, entry_path, sizeof(entry_path), digest_path,
+                    sizeof(digest_path));
+        int result = load_entry(engine, entry_path, digest_path, ret_component, why, sizeof(why));
+        if (result == 0)
+                log_write(LOG_LEVEL_DEBUG, "cache",
+                          "%s unchanged since it was hashed: loaded %s without reading it", path,
+                          entry_path);
+        else if (result != -ENOENT)
+                log_write(LOG_LEVEL_WARNING, "cache",
+                          "entry %s for %s (known by the file's identity) is %s: reading and "
+                          "hashing the file",
+                          entry_path, path, why);
+        return result;
 }

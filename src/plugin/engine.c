@@ -15,7 +15,6 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "plugin/internal.h"
-#include "plugin/memory.h"
 
 /* A component larger than this is refused before it is read: the example
  * plugin is 18 MB, and a device has little memory to spare. */
@@ -57,10 +56,12 @@ static void *run_ticker(void *argument) {
 static int configure_cache(struct plugin_engine *engine, const char *cache_dir,
                            struct ph_error *error) {
         char directory[PATH_MAX];
-        /* Code compiled for epoch interruption differs from code without. */
+        /* Code compiled for epoch interruption differs from code without,
+         * and Wasmtime refuses code compiled for copy-on-write memory
+         * images in an engine without them (older pyhost: "epoch"). */
         if (snprintf(directory, sizeof(directory), "%s/wasmtime-%s-" HOST_ARCH "-cranelift-%s",
                      cache_dir, WASMTIME_VERSION,
-                     engine->is_unlimited ? "plain" : "epoch") >= (int)sizeof(directory))
+                     engine->is_unlimited ? "plain" : "epoch-cow") >= (int)sizeof(directory))
                 return ph_error_set(error, -ENAMETOOLONG, "%s: path too long", cache_dir);
         int result = file_make_directories(directory, 0700, error);
         if (result < 0)
@@ -110,12 +111,9 @@ static struct plugin_engine *new_engine(const char *cache_dir, bool is_unlimited
         engine->is_unlimited = is_unlimited;
         if (!is_unlimited) {
                 wasmtime_config_epoch_interruption_set(config, true);
-                memory_install_creator(config);
-                /* Wasmtime 48 cannot combine copy-on-write memory images
-                 * with embedder-made memories (it panics: "memory_image is
-                 * Some only for mmap-based memories"), so memories start as
-                 * copies. Measured in BENCHMARKS.md. */
-                wasmtime_config_memory_init_cow_set(config, false);
+                /* Memories are Wasmtime's own, with copy-on-write images
+                 * (its default): each store's limiter caps and counts them
+                 * (instance.c, wasmtime/pyhost_memory_limiter.h). */
         }
         if (cache_dir != NULL && cache_dir[0] != '\0') {
                 /* A cache is an optimisation: without it plugins still run,
@@ -247,6 +245,12 @@ static int check_component_header(const uint8_t *bytes, size_t size, const char 
 int engine_load_component(struct plugin_engine *engine, const char *path,
                           struct compile_cancel *cancel, wasmtime_component_t **ret_component,
                           struct digest *ret_digest, struct ph_error *error) {
+        /* Unchanged since it was hashed: not read at all. */
+        struct file_identity before, after;
+        bool has_identity = file_get_identity(path, &before, NULL) == 0;
+        if (has_identity && component_cache_source_digest(engine, &before, ret_digest) == 0 &&
+            component_cache_load(engine, ret_digest, path, ret_component) == 0)
+                return 0;
         uint8_t *bytes = NULL;
         size_t size = 0;
         int result = file_read_all(path, MAX_COMPONENT_BYTES, &bytes, &size, error);
@@ -260,9 +264,15 @@ int engine_load_component(struct plugin_engine *engine, const char *path,
                 return result;
         }
         /* Takes the bytes. */
-        return component_cache_get(engine, bytes, size, ret_digest, path,
-                                   cancel != NULL ? cancel : &engine->stop_cancel, ret_component,
-                                   error);
+        result = component_cache_get(engine, bytes, size, ret_digest, path,
+                                     cancel != NULL ? cancel : &engine->stop_cancel, ret_component,
+                                     error);
+        /* Vouch for the identity only if the file did not change while it
+         * was read. */
+        if (result == 0 && has_identity && file_get_identity(path, &after, NULL) == 0 &&
+            file_identity_equal(&before, &after))
+                component_cache_note_source(engine, &before, ret_digest);
+        return result;
 }
 
 void plugin_engine_abandon_compiles(struct plugin_engine *engine) {

@@ -94,7 +94,7 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
         instance->abi.plugin_name = name;
         instance->abi.board = board;
         instance->abi.budget_ms = limits->budget_ms;
-        instance->memory.limit = limits->memory_bytes;
+        instance->memory_limit = limits->memory_bytes;
         instance->abi.is_trial = is_trial;
         if (sandbox == NULL) {
                 sandbox_state_init(&instance->own_sandbox, grants);
@@ -110,12 +110,16 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
                 goto fail;
         }
         wasmtime_context_t *context = wasmtime_store_context(instance->store);
-        /* Linear memory is capped by memory.c's meter, over all memories
-         * together; the limiter bounds the rest of what a component may
-         * create. componentize-py components have a few dozen core
-         * instances and tables. */
-        if (!engine->is_unlimited)
-                wasmtime_store_limiter(instance->store, -1, 1000000, 100, 100, 16);
+        /* Linear memory is capped over all memories together and counted
+         * by pyhost's limiter (Wasmtime's own hook, so copy-on-write images
+         * stay on); it also bounds the rest of what a component may create.
+         * componentize-py components have a few dozen core instances and
+         * tables. */
+        if (!engine->is_unlimited) {
+                instance->memory =
+                        pyhost_memory_limiter_new(limits->memory_bytes, 1000000, 100, 100, 16);
+                pyhost_store_set_memory_limiter(instance->store, instance->memory);
+        }
         wasmtime_store_epoch_deadline_callback(instance->store, on_epoch_deadline, &instance->abi,
                                                NULL);
         wasi_config_t *wasi = new_wasi_config(instance, grants, error);
@@ -127,10 +131,8 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
                 goto fail;
         }
         wasmtime_context_set_epoch_deadline(context, ticks_for(INSTANTIATE_BUDGET_MS));
-        memory_set_current_meter(&instance->memory);
         wasm_error = wasmtime_component_linker_instantiate(engine->linker, context, component,
                                                            &instance->instance);
-        memory_set_current_meter(NULL);
         guest_output_flush(&instance->stdout_lines);
         guest_output_flush(&instance->stderr_lines);
         if (wasm_error != NULL) {
@@ -156,6 +158,7 @@ void instance_free(struct plugin_instance *instance) {
                 return;
         if (instance->store != NULL)
                 wasmtime_store_delete(instance->store);
+        pyhost_memory_limiter_delete(instance->memory);
         guest_output_destroy(&instance->stdout_lines);
         guest_output_destroy(&instance->stderr_lines);
         if (instance->abi.sandbox == &instance->own_sandbox)
@@ -216,11 +219,12 @@ static int call(struct plugin_instance *instance, const wasmtime_component_func_
  * guest only saw an allocation fail (a MemoryError, or a trap). */
 static int name_the_limit(struct plugin_instance *instance, int result,
                           struct plugin_failure *failure) {
-        if (result < 0 && atomic_exchange(&instance->memory.is_limit_hit, false)) {
+        if (result < 0 && instance->memory != NULL &&
+            pyhost_memory_limiter_take_limit_hit(instance->memory)) {
                 char message[PH_ERROR_MESSAGE_MAX];
                 snprintf(message, sizeof(message),
                          "plugin %s reached its memory limit of %zu MiB: %.900s",
-                         instance->abi.plugin_name, instance->memory.limit >> 20, failure->message);
+                         instance->abi.plugin_name, instance->memory_limit >> 20, failure->message);
                 snprintf(failure->message, sizeof(failure->message), "%s", message);
         }
         return result;
@@ -228,7 +232,8 @@ static int name_the_limit(struct plugin_instance *instance, int result,
 
 int instance_poll(struct plugin_instance *instance, struct reading_list *ret_readings,
                   struct plugin_failure *failure, bool *ret_is_poisoned) {
-        atomic_store(&instance->memory.is_limit_hit, false);
+        if (instance->memory != NULL)
+                (void)pyhost_memory_limiter_take_limit_hit(instance->memory);
         wasmtime_component_val_t value;
         int result =
                 call(instance, &instance->poll, "poll", NULL, 0, &value, failure, ret_is_poisoned);

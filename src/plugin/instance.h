@@ -9,7 +9,7 @@
 
 #include "plugin/guest_output.h"
 #include "plugin/internal.h"
-#include "plugin/memory.h"
+#include "pyhost_memory_limiter.h"
 
 struct plugin_instance {
         struct abi_context abi; /* the store's data; lives as long as the store */
@@ -23,8 +23,12 @@ struct plugin_instance {
         wasmtime_component_func_t load; /* the Python runtime's loader */
         bool has_lifecycle;
         bool has_loader;
-        uint64_t polls;                   /* served by this instance */
-        struct memory_meter memory;       /* all of its linear memories */
+        uint64_t polls; /* served by this instance */
+        /* Caps and counts all of its linear memories together (see
+         * wasmtime/pyhost_memory_limiter.h for what it counts); NULL for
+         * an unlimited engine (bench only). */
+        const pyhost_memory_limiter_t *memory;
+        size_t memory_limit;              /* bytes; 0: none */
         struct sandbox_state own_sandbox; /* used when none is shared (a trial) */
 };
 

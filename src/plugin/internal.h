@@ -15,6 +15,7 @@
 #include "core/digest.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "core/log_budget.h"
 #include "core/settings.h"
 #include "hw/hw.h"
@@ -173,7 +174,8 @@ PH_MUST_USE int engine_compile(struct plugin_engine *engine, uint8_t *bytes, siz
                                wasmtime_component_t **ret_component, struct ph_error *error);
 
 /* Reads the component at `path`, checks its header, and compiles it or
- * loads it from the compiled-code cache. Sets *ret_digest to the SHA-256 of
+ * loads it from the compiled-code cache (a file unchanged since it was
+ * last hashed is not read: see component_cache.c). Sets *ret_digest to the SHA-256 of
  * the file's bytes (the plugin version's identity). A compile stops being
  * waited for when `cancel` (NULL: none) is triggered (-ECANCELED). The
  * caller frees *ret_component with wasmtime_component_delete. */
@@ -196,6 +198,21 @@ PH_MUST_USE int component_cache_get(struct plugin_engine *engine, uint8_t *bytes
                                     const struct digest *digest, const char *path,
                                     struct compile_cancel *cancel,
                                     wasmtime_component_t **ret_component, struct ph_error *error);
+
+/* The .wasm identity shortcut (component_cache.c): the digest recorded for
+ * a .wasm whose identity is still `identity` (0, or -ENOENT when none
+ * matches); recording one (only once its times are old enough; failures
+ * are logged); and loading the entry a digest names without the .wasm's
+ * bytes (0, -ENOENT when there is none, another negative code, logged,
+ * when it is unusable). The caller frees *ret_component with
+ * wasmtime_component_delete. Thread-safe. */
+PH_MUST_USE int component_cache_source_digest(const struct plugin_engine *engine,
+                                              const struct file_identity *identity,
+                                              struct digest *ret_digest);
+void component_cache_note_source(const struct plugin_engine *engine,
+                                 const struct file_identity *identity, const struct digest *digest);
+PH_MUST_USE int component_cache_load(struct plugin_engine *engine, const struct digest *digest,
+                                     const char *path, wasmtime_component_t **ret_component);
 
 /* Checks that `component` fits the sensor-plugin world: every import is one
  * the host provides, and `sensor-logic.poll` is exported with the right

@@ -2,9 +2,10 @@
  * and what happens when it changes or fails.
  *
  * - Every poll reuses the live instance (Python globals persist).
- * - After each good poll, a plugin that exports `lifecycle` is asked for
- *   its state (the checkpoint), kept in memory and, at most once per
- *   state_write_interval_s, written to disk.
+ * - After a good poll, a plugin that exports `lifecycle` is asked for its
+ *   state (the checkpoint) at most once per checkpoint_interval_s, and
+ *   always before a swap, a planned restart and an unload; kept in memory
+ *   and, at most once per state_write_interval_s, written to disk.
  * - A trap or an exceeded budget poisons the store: the instance is
  *   dropped; the next poll after a backoff makes a fresh one and restores
  *   the checkpoint. Too many crashes in a row quarantine the plugin until
@@ -418,10 +419,25 @@ struct plugin *plugin_open(struct plugin_engine *engine, const struct plugin_con
         return plugin;
 }
 
+static int save_live_state(struct plugin *plugin, struct plugin_failure *failure,
+                           bool *ret_is_poisoned);
+
 void plugin_free(struct plugin *plugin) {
         if (plugin == NULL)
                 return;
         drive_outputs_safe(plugin, "is unloaded");
+        /* The last state, for the next start: polls since the last periodic
+         * checkpoint are not lost by a stop. No crash bookkeeping here (the
+         * pipeline may be gone). */
+        pthread_mutex_lock(&plugin->lock);
+        if (plugin->live != NULL && plugin->live->has_lifecycle) {
+                struct plugin_failure failure;
+                bool is_poisoned = false;
+                if (save_live_state(plugin, &failure, &is_poisoned) < 0)
+                        log_write(LOG_LEVEL_WARNING, plugin->config.name,
+                                  "save-state at unload failed: %s", failure.message);
+        }
+        pthread_mutex_unlock(&plugin->lock);
         write_state_file(plugin, true);
         instance_free(plugin->live);
         plugin_version_free(plugin->version);
@@ -549,14 +565,32 @@ static void roll_back(struct plugin *plugin, const struct plugin_failure *failur
 }
 
 /* Asks the live instance for its state and keeps it as the checkpoint. */
+static int save_live_state(struct plugin *plugin, struct plugin_failure *failure,
+                           bool *ret_is_poisoned) {
+        struct saved_state state = {0};
+        int result = instance_save_state(plugin->live, &state.bytes, &state.size, failure,
+                                         ret_is_poisoned);
+        if (result < 0)
+                return result;
+        clock_gettime(CLOCK_MONOTONIC, &plugin->checkpoint_taken_at);
+        bool is_same = plugin->checkpoint.bytes != NULL && plugin->checkpoint.size == state.size &&
+                       memcmp(plugin->checkpoint.bytes, state.bytes, state.size) == 0;
+        if (is_same) {
+                plugin_saved_state_clear(&state);
+                return 0;
+        }
+        plugin_saved_state_clear(&plugin->checkpoint);
+        plugin->checkpoint = state;
+        plugin->is_checkpoint_unwritten = true;
+        return 0;
+}
+
 void plugin_take_checkpoint(struct plugin *plugin) {
         if (plugin->live == NULL || !plugin->live->has_lifecycle)
                 return;
-        struct saved_state state = {0};
         struct plugin_failure failure;
         bool is_poisoned = false;
-        if (instance_save_state(plugin->live, &state.bytes, &state.size, &failure, &is_poisoned) <
-            0) {
+        if (save_live_state(plugin, &failure, &is_poisoned) < 0) {
                 log_write(LOG_LEVEL_WARNING, plugin->config.name, "save-state failed: %s",
                           failure.message);
                 if (is_poisoned) {
@@ -565,17 +599,17 @@ void plugin_take_checkpoint(struct plugin *plugin) {
                         record_failure(plugin, &failure);
                         after_crash(plugin, &failure);
                 }
-                return;
         }
-        bool is_same = plugin->checkpoint.bytes != NULL && plugin->checkpoint.size == state.size &&
-                       memcmp(plugin->checkpoint.bytes, state.bytes, state.size) == 0;
-        if (is_same) {
-                plugin_saved_state_clear(&state);
-                return;
-        }
-        plugin_saved_state_clear(&plugin->checkpoint);
-        plugin->checkpoint = state;
-        plugin->is_checkpoint_unwritten = true;
+}
+
+/* After a good poll: a checkpoint at most every checkpoint_interval_s, so
+ * that a poll does not pay a second call into the plugin each time (see
+ * the README for what a crash can lose). */
+static bool is_checkpoint_due(const struct plugin *plugin) {
+        return plugin->config.checkpoint_interval_s <= 0 ||
+               (plugin->checkpoint_taken_at.tv_sec == 0 &&
+                plugin->checkpoint_taken_at.tv_nsec == 0) ||
+               seconds_since(&plugin->checkpoint_taken_at) >= plugin->config.checkpoint_interval_s;
 }
 
 /* Makes a live instance if there is none (after a crash) or if the current
@@ -585,8 +619,8 @@ static int ensure_live_instance(struct plugin *plugin, struct plugin_failure *fa
         bool is_planned = plugin->live != NULL &&
                           ((plugin->config.restart_after_polls > 0 &&
                             plugin->live->polls >= plugin->config.restart_after_polls) ||
-                           (plugin->config.restart_above_mib > 0 &&
-                            atomic_load(&plugin->live->memory.high_water) >=
+                           (plugin->config.restart_above_mib > 0 && plugin->live->memory != NULL &&
+                            pyhost_memory_limiter_high_water(plugin->live->memory) >=
                                     size_from_mib(plugin->config.restart_above_mib)));
         if (plugin->live != NULL && !is_planned)
                 return 0;
@@ -653,7 +687,8 @@ int plugin_poll(struct plugin *plugin, struct reading_list *ret_readings,
         plugin->status.polls++;
         if (result == 0) {
                 plugin->consecutive_failures = 0;
-                plugin_take_checkpoint(plugin);
+                if (is_checkpoint_due(plugin))
+                        plugin_take_checkpoint(plugin);
                 if (plugin->probation_left > 0 && --plugin->probation_left == 0) {
                         plugin_record_event(plugin, "accepted", plugin->version->hex,
                                             "passed probation");
@@ -714,9 +749,10 @@ void plugin_get_status(struct plugin *plugin, struct plugin_status *ret_status) 
         ret_status->loaded_at = plugin->version != NULL ? plugin->version->loaded_at : 0;
         ret_status->has_lifecycle = plugin->live != NULL && plugin->live->has_lifecycle;
         ret_status->state_bytes = plugin->checkpoint.size;
-        if (plugin->live != NULL) {
-                ret_status->memory_bytes = atomic_load(&plugin->live->memory.bytes);
-                ret_status->memory_high_water = atomic_load(&plugin->live->memory.high_water);
+        if (plugin->live != NULL && plugin->live->memory != NULL) {
+                ret_status->memory_bytes = pyhost_memory_limiter_bytes(plugin->live->memory);
+                ret_status->memory_high_water =
+                        pyhost_memory_limiter_high_water(plugin->live->memory);
         }
         ret_status->memory_limit = size_from_mib(plugin->config.memory_limit_mib);
         ret_status->denied_calls = plugin->sandbox.denied_calls;

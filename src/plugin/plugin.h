@@ -211,7 +211,7 @@ struct plugin_status {
         unsigned probation_left;
         bool has_lifecycle;
         size_t state_bytes;
-        size_t memory_bytes;        /* linear memory of the live instance now */
+        size_t memory_bytes;        /* Wasm pages x 64 KiB of the live instance now, not RAM */
         size_t memory_high_water;   /* the most it has had at once */
         size_t memory_limit;        /* 0: none */
         uint64_t denied_calls;      /* calls outside its grants, refused */

@@ -66,6 +66,7 @@ struct plugin {
         struct saved_state previous_state;
         unsigned probation_left;
         struct saved_state checkpoint;
+        struct timespec checkpoint_taken_at; /* monotonic; {0}: none taken yet */
         bool is_checkpoint_unwritten;
         enum plugin_state state;
         unsigned consecutive_failures;

@@ -118,13 +118,26 @@ def test_failure_on_probation_rolls_back_to_the_last_good_version_and_state(tmp_
 
 
 def test_crashed_plugin_restarts_fresh_with_its_saved_state(tmp_path, daemons):
-    _, config = setup(tmp_path, "crasher", "crasher")
+    # A checkpoint after every poll: a crash loses nothing.
+    _, config = setup(tmp_path, "crasher", "crasher", checkpoint_interval_s=0)
     daemon = daemons(config, tmp_path)
     lines = daemon.read(6)
     # Each instance crashes on its third poll; the fresh one carries on.
     assert [value(line) for line in lines] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     assert daemon.log().count("restarted with a fresh instance") >= 2
     assert "saved state restored" in daemon.log()
+
+
+def test_a_trap_after_skipped_checkpoints_restores_the_last_checkpoint(tmp_path, daemons):
+    # The first good poll is checkpointed (count 1); within the interval the
+    # next ones are not, so each crash on an instance's third poll goes
+    # back to count 1, as the README says a crash may lose up to
+    # checkpoint_interval_s of state.
+    _, config = setup(tmp_path, "crasher", "crasher", checkpoint_interval_s=3600)
+    daemon = daemons(config, tmp_path)
+    lines = daemon.read(6)
+    assert [value(line) for line in lines] == [1.0, 2.0, 2.0, 3.0, 2.0, 3.0]
+    assert daemon.log().count("restarted with a fresh instance") >= 2
 
 
 def test_repeated_crashes_quarantine_until_the_file_changes(tmp_path, daemons):

@@ -1,5 +1,7 @@
 """`pyhost call`: one instance, N polls, through the real Wasmtime."""
 
+import os
+
 from conftest import call, plugin, write_config
 
 
@@ -169,3 +171,81 @@ def test_time_waiting_for_a_slow_sensor_does_not_count_against_the_budget(config
     result = call(plugin("sensor-logic"), polls=2, config=config)
     assert result.returncode == 0, result.stderr
     assert [len(line) for line in result.lines] == [2, 2]
+
+
+def high_water_mib(result):
+    """The high-water mark `pyhost call` logs at the end (0.1 MiB steps)."""
+    import re
+    match = re.search(r"linear memory: [0-9.]+ MiB now, ([0-9.]+) MiB at most", result.stderr)
+    assert match, result.stderr
+    return float(match.group(1))
+
+
+def test_the_memory_high_water_mark_follows_a_known_growth():
+    # `grower` keeps 8 MiB more on each poll: four polls more, 32 MiB more,
+    # within the allocator's rounding (64 KiB pages, a little headroom).
+    one, five = call(plugin("grower"), polls=1), call(plugin("grower"), polls=5)
+    assert one.returncode == 0 and five.returncode == 0, five.stderr
+    assert five.lines[-1][0]["value"] == 40.0
+    grown = high_water_mib(five) - high_water_mib(one)
+    assert 31.5 <= grown <= 33.0, (high_water_mib(one), high_water_mib(five))
+
+
+def with_custom_section(data, name, payload):
+    """The component with a custom section appended (id 0, size, name
+    length, name, payload): still valid, other bytes. Sizes under 128."""
+    body = bytes([len(name)]) + name + payload
+    return data + b"\x00" + bytes([len(body)]) + body
+
+
+def debug_cache_config(tmp_path):
+    cache = tmp_path / "cache"
+    config = tmp_path / "cache.ini"
+    config.write_text(f"[host]\ncache_dir = {cache}\nlog_level = debug\n")
+    return cache, config
+
+
+SHORTCUT = "unchanged since it was hashed: loaded"
+
+
+def test_a_tampered_cache_entry_is_refused_after_the_identity_shortcut(tmp_path):
+    cache, config = debug_cache_config(tmp_path)
+    first = call(plugin("counter"), config=config)  # compiles; notes the .wasm's identity
+    assert first.returncode == 0, first.stderr
+    unchanged = call(plugin("counter"), config=config)
+    # The .wasm is not read again: its digest comes from its identity.
+    assert SHORTCUT in unchanged.stderr, unchanged.stderr
+    [entry] = cache_entries(cache)
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    with open(entry, "r+b") as f:  # in place, as bit rot or a stray tool would
+        f.write(bytes(data))
+    result = call(plugin("counter"), config=config)
+    assert result.returncode == 0, result.stderr
+    assert "(known by the file's identity) is corrupt" in result.stderr, result.stderr
+    assert SHORTCUT not in result.stderr
+    assert result.lines == first.lines
+    again = call(plugin("counter"), config=config)  # rebuilt: trusted again
+    assert SHORTCUT in again.stderr and "corrupt" not in again.stderr
+
+
+def test_a_changed_wasm_of_the_same_size_is_hashed_and_compiled_again(tmp_path):
+    import time
+    cache, config = debug_cache_config(tmp_path)
+    original = plugin("counter").read_bytes()
+    target = tmp_path / "counter.wasm"
+    target.write_bytes(with_custom_section(original, b"pyhost-test", b"A" * 16))
+    # An identity is noted only once the file's times are 2 s old.
+    while time.time() < target.stat().st_ctime + 2.1:
+        time.sleep(0.1)
+    assert call(target, config=config).returncode == 0
+    assert SHORTCUT in call(target, config=config).stderr
+    times = target.stat()
+    with open(target, "r+b") as f:  # same inode, same size, other bytes
+        f.write(with_custom_section(original, b"pyhost-test", b"B" * 16))
+    os.utime(target, ns=(times.st_atime_ns, times.st_mtime_ns))  # only ctime tells
+    changed = call(target, config=config)
+    assert changed.returncode == 0, changed.stderr
+    assert SHORTCUT not in changed.stderr
+    assert f"compiling {target}" in changed.stderr
+    assert len(cache_entries(cache)) == 2
