@@ -63,7 +63,9 @@ int plugin_precompiled_path(const char *wasm_path, char *out, size_t size) {
 }
 
 static bool copy_field(char *field, size_t field_size, const char *value, size_t length) {
-        if (length == 0 || length >= field_size)
+        /* Each field once, without NUL bytes. */
+        if (field[0] != '\0' || length == 0 || length >= field_size ||
+            memchr(value, '\0', length) != NULL)
                 return false;
         memcpy(field, value, length);
         field[length] = '\0';
