@@ -244,9 +244,10 @@ int precompiled_load(struct plugin_engine *engine, const char *path, const struc
                                                                       payload_size, ret_component);
         free(data);
         if (wasm_error != NULL) {
-                snprintf(why, sizeof(why), "%s: precompiled artifact %s refused by Wasmtime", path,
+                char context[PATH_MAX + 64];
+                snprintf(context, sizeof(context), "precompiled artifact %s refused by Wasmtime",
                          artifact);
-                return wasm_error_take(wasm_error, -EPROTO, error, why);
+                return wasm_error_take(wasm_error, -EPROTO, error, context);
         }
         log_write(LOG_LEVEL_INFO, "cache", "loaded precompiled %s for %s", artifact, path);
         return 0;
