@@ -259,6 +259,13 @@ void plugin_engine_set_precompiled_key(struct plugin_engine *engine, const char 
 }
 
 #ifdef WASMTIME_FEATURE_COMPILER
+/* Engine::precompile_component, from the wrapper crate (wasmtime/lib.rs):
+ * compiles and serializes for the engine's target without loading the code
+ * (which wasmtime_component_new does, and which fails for another CPU). */
+wasmtime_error_t *pyhost_engine_precompile_component(const wasm_engine_t *engine,
+                                                     const uint8_t *bytes, size_t size,
+                                                     wasm_byte_vec_t *ret);
+
 /* The targets `pyhost compile --target` accepts: those with a Cranelift
  * backend in this build (a triple without one would abort in Wasmtime). */
 static const char *const known_targets[] = {"x86_64-unknown-linux-gnu",
@@ -348,14 +355,10 @@ int plugin_compile_artifact(const char *wasm_path, const char *target, const cha
                 return result;
         }
         wasm_engine_t *engine = wasm_engine_new_with_config(config); /* takes `config` */
-        wasmtime_component_t *component = NULL;
-        wasmtime_error_t *wasm_error = wasmtime_component_new(engine, bytes, size, &component);
-        free(bytes);
         wasm_byte_vec_t payload = {0};
-        if (wasm_error == NULL) {
-                wasm_error = wasmtime_component_serialize(component, &payload);
-                wasmtime_component_delete(component);
-        }
+        wasmtime_error_t *wasm_error =
+                pyhost_engine_precompile_component(engine, bytes, size, &payload);
+        free(bytes);
         wasm_engine_delete(engine);
         if (wasm_error != NULL)
                 return wasm_error_take(wasm_error, -EINVAL, error, wasm_path);
