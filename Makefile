@@ -4,6 +4,8 @@
 #   make bench   run the benchmarks into build/bench/results.json
 #   make install install what `make build` made (DESTDIR, PREFIX honoured)
 #   make cross-aarch64  cross-compile for aarch64 and test it under qemu (heavy)
+#   make runtime-only   build/pyhost-runtime-only: no compiler, loads only
+#                       plugins precompiled with `pyhost compile`
 #   make test-32bit     the Wasmtime-free modules' unit tests built with gcc -m32
 # Every set-up step is idempotent: a second run does (almost) nothing.
 
@@ -16,7 +18,7 @@ PYTHON_FILES = $(wildcard $(1)/*.py $(1)/world $(1)/wit/*.wit)
 
 .PHONY: all deps build binary plugins wit test test-unit test-sanitize test-e2e test-sanitize-host \
         test-tsan-host test-alloc-failures test-style run bench format clean install cross-aarch64 \
-        test-32bit
+        test-32bit runtime-only
 
 all: build
 
@@ -26,6 +28,11 @@ deps:
 $(BUILD)/.wasmtime-dir: deps wasmtime/Cargo.toml wasmtime/Cargo.lock $(wildcard wasmtime/*.rs wasmtime/*.h)
 	@mkdir -p $(BUILD)
 	@scripts/build-wasmtime.sh > $@.tmp && mv $@.tmp $@
+
+# The same crate without its compilers (PYHOST_RUNTIME_ONLY=1), cached apart.
+$(BUILD)/.wasmtime-runtime-only-dir: deps wasmtime/Cargo.toml wasmtime/Cargo.lock wasmtime/lib.rs
+	@mkdir -p $(BUILD)
+	@PYHOST_RUNTIME_ONLY=1 scripts/build-wasmtime.sh > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/.venv-dir: requirements.txt
 	@mkdir -p $(BUILD)
@@ -40,6 +47,14 @@ binary: $(BUILD)/.wasmtime-dir $(BUILD)/.node-dir
 	    -DPYHOST_NODE_MODULES=$$(cat $(BUILD)/.node-dir) > /dev/null
 	@cmake --build $(BUILD)/host -j $(JOBS)
 	@ln -sf host/pyhost $(BUILD)/pyhost
+
+# The runtime-only host (the device build): Wasmtime without Cranelift and
+# Winch; it loads plugins only from artifacts made by `pyhost compile`.
+runtime-only: $(BUILD)/.wasmtime-runtime-only-dir $(BUILD)/.node-dir
+	@cmake -S . -B $(BUILD)/runtime-only -DWASMTIME_DIR=$$(cat $(BUILD)/.wasmtime-runtime-only-dir) \
+	    -DPYHOST_NODE_MODULES=$$(cat $(BUILD)/.node-dir) > /dev/null
+	@cmake --build $(BUILD)/runtime-only -j $(JOBS) --target pyhost
+	@ln -sf runtime-only/pyhost $(BUILD)/pyhost-runtime-only
 
 # Plugins: componentize-py turns a directory of Python into a component.
 # The SDK (plugins/sdk) is on every plugin's path. A plugin names its world
@@ -101,7 +116,7 @@ test-32bit: deps
 test-style:
 	@scripts/check-style.sh
 
-test-e2e: build
+test-e2e: build runtime-only
 	@$(MAKE) --no-print-directory -j $(JOBS) test-plugins
 	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/e2e
 	@$$(cat $(BUILD)/.venv-dir)/bin/python -m pytest -q tests/adversarial
@@ -162,7 +177,7 @@ test-alloc-failures: build
 test: build test-style test-unit test-sanitize test-32bit test-e2e test-sanitize-host \
       test-tsan-host test-alloc-failures
 
-bench: build test-plugins
+bench: build runtime-only test-plugins
 	@$$(cat $(BUILD)/.venv-dir)/bin/python bench/run.py
 
 format:

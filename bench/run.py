@@ -34,6 +34,9 @@ Figures:
   history_*, mqtt_*             the history and MQTT: see bench/bench_recorders.py
   http_*                        the web server under wrk: see bench/bench_http.py
   idle_rss_*, *_binary_mib      memory and size on a device: see bench/bench_device.py
+  runtime_only_*, first_poll_ms_precompiled*   the runtime-only build beside
+                                the full one, started from a shipped artifact:
+                                see bench/bench_runtime_only.py
   reload_*, polls_missed_*, rss_*_per_extra_*   hot reloads and memory per
                                 plugin in the running daemon: see bench/bench_reload.py
 """
@@ -53,6 +56,7 @@ import bench_device
 import bench_http
 import bench_recorders
 import bench_reload
+import bench_runtime_only
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
@@ -189,6 +193,7 @@ def main():
     results.update(bench_recorders.mqtt_figures())
     results.update(bench_http.http_figures())
     results.update(bench_device.device_figures())
+    results.update(bench_runtime_only.runtime_only_figures())
     results.update(bench_reload.reload_figures())
 
     out_dir = BUILD / "bench"

@@ -14,17 +14,27 @@
 # Debian cross gcc and caches the result apart, under
 #   ~/.cache/pyhost/wasmtime-<version>-<target>-<key>
 # (the key then also hashes the target; the native key is unchanged).
+#
+# With PYHOST_RUNTIME_ONLY=1 it builds Wasmtime without its compilers (the
+# wrapper crate's default feature `compiler` off): a runtime that only loads
+# precompiled code. Cached apart, under
+#   ~/.cache/pyhost/wasmtime-<version>-runtime-only-[<target>-]<key>
+# in a cargo target directory of its own (its conf.h differs).
 set -euo pipefail
 target_triple=${1:-}
+runtime_only=${PYHOST_RUNTIME_ONLY:-}
+[[ "$runtime_only" == 1 ]] || runtime_only=
 root=$(cd "$(dirname "$0")/.." && pwd)
 crate="$root/wasmtime"
 cache=${PYHOST_CACHE:-$HOME/.cache/pyhost}
 version=$(sed -n 's/^version = "=\(.*\)"/\1/p' "$crate/Cargo.toml")
 key=$( (cat "$crate/Cargo.toml" "$crate/Cargo.lock" "$crate"/*.rs "$crate"/*.h; rustc --version
-        [[ -z "$target_triple" ]] || echo "target $target_triple") \
+        [[ -z "$target_triple" ]] || echo "target $target_triple"
+        [[ -z "$runtime_only" ]] || echo "runtime-only") \
        | sha256sum | cut -c1-12)
-out="$cache/wasmtime-$version-${target_triple:+$target_triple-}$key"
+out="$cache/wasmtime-$version-${runtime_only:+runtime-only-}${target_triple:+$target_triple-}$key"
 cargo_target=()
+[[ -z "$runtime_only" ]] || cargo_target=(--no-default-features)
 release=release
 if [[ -n "$target_triple" ]]; then
   # aarch64-unknown-linux-gnu -> aarch64-linux-gnu-gcc (Debian's cross gcc)
@@ -33,13 +43,13 @@ if [[ -n "$target_triple" ]]; then
   triple_var=$(echo "$target_triple" | tr 'a-z-' 'A-Z_')
   export "CC_${target_triple//-/_}=$cross_cc" "AR_${target_triple//-/_}=$arch-linux-gnu-ar"
   export "CARGO_TARGET_${triple_var}_LINKER=$cross_cc"
-  cargo_target=(--target "$target_triple")
+  cargo_target+=(--target "$target_triple")
   release="$target_triple/release"
 fi
 
 if [[ ! -f "$out/.complete" ]]; then
   echo "build-wasmtime: building wasmtime-c-api-impl $version into $out" >&2
-  target="$cache/cargo-target"
+  target="$cache/cargo-target${runtime_only:+-runtime-only}"
   start=$(date +%s)
   cargo build --release --locked --manifest-path "$crate/Cargo.toml" \
     --target-dir "$target" ${cargo_target[@]+"${cargo_target[@]}"} >&2

@@ -14,6 +14,7 @@ static void usage(FILE *out) {
                      "  call    instantiate one plugin and poll it N times\n"
                      "  check   say whether a component fits the sensor-plugin world\n"
                      "  check-config  check a config file without starting anything\n"
+                     "  compile compile a plugin ahead of time (for this or another CPU)\n"
                      "  history print the recorded readings\n"
                      "\n"
                      "`pyhost COMMAND --help` describes each command.\n");
@@ -39,6 +40,8 @@ int main(int argc, char **argv) {
                 return cmd_check(argc - 1, argv + 1);
         if (strcmp(command, "check-config") == 0)
                 return cmd_check_config(argc - 1, argv + 1);
+        if (strcmp(command, "compile") == 0)
+                return cmd_compile(argc - 1, argv + 1);
         if (strcmp(command, "history") == 0)
                 return cmd_history(argc - 1, argv + 1);
         escape_print_line(stderr, "pyhost: unknown command '%s'", command);

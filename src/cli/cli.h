@@ -14,6 +14,7 @@ int cmd_run(int argc, char **argv);
 int cmd_call(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 
 /* Where compiled components are cached unless the config says otherwise:

@@ -100,6 +100,7 @@ int cmd_call(int argc, char **argv) {
         if (engine == NULL)
                 goto fail;
         plugin_engine_set_python_runtime(engine, config.python_runtime);
+        plugin_engine_set_precompiled_key(engine, config.precompiled_key);
         board = hw_board_new(&config.board, &error);
         if (board == NULL)
                 goto fail;

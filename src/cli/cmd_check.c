@@ -47,6 +47,7 @@ int cmd_check(int argc, char **argv) {
                 escape_print_line(stderr, "pyhost: %s", error.message);
                 return 1;
         }
+        plugin_engine_set_precompiled_key(engine, config.precompiled_key);
         struct plugin_interfaces interfaces;
         int result = plugin_inspect_file(engine, path, &interfaces, &error);
         plugin_engine_free(engine);

@@ -289,6 +289,7 @@ struct host *host_new(const struct host_arguments *arguments, const struct host_
         if (host->engine == NULL)
                 goto fail;
         plugin_engine_set_python_runtime(host->engine, host->config.python_runtime);
+        plugin_engine_set_precompiled_key(host->engine, host->config.precompiled_key);
         host->board = hw_board_new(&host->config.board, error);
         if (host->board == NULL)
                 goto fail;

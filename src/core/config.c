@@ -354,6 +354,9 @@ static const struct config_key host_keys[] = {
                       "compiled-component cache; empty: none (default: ~/.cache/pyhost-compiled)"),
         CONFIG_STRING("python_runtime", H, python_runtime, NULL, 0, PYHOST_DEFAULT_PYTHON_RUNTIME,
                       "the shared runtime of .py plugins"),
+        CONFIG_STRING("precompiled_key", H, precompiled_key, NULL, CONFIG_MAY_BE_EMPTY, NULL,
+                      "Ed25519 public key (PEM) precompiled artifacts must be signed with; "
+                      "empty: unsigned ones load"),
         CONFIG_STRING("state_dir", H, state_dir, NULL, CONFIG_MAY_BE_EMPTY, NULL,
                       "saved plugin states; empty: not kept on disk"),
         CONFIG_DOUBLE("state_write_interval_s", H, state_write_interval_s, 0, 86400, "30",

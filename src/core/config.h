@@ -251,11 +251,12 @@ struct mqtt_config {
 
 struct host_config {
         enum log_level log_level;
-        char cache_dir[PATH_MAX];      /* compiled-code cache; empty: disabled */
-        char python_runtime[PATH_MAX]; /* the shared runtime of .py plugins */
-        char state_dir[PATH_MAX];      /* saved plugin states; empty: not kept on disk */
-        double state_write_interval_s; /* at most one state write per plugin per interval */
-        unsigned reload_debounce_ms;   /* a changed file must stay unchanged this long */
+        char cache_dir[PATH_MAX];       /* compiled-code cache; empty: disabled */
+        char python_runtime[PATH_MAX];  /* the shared runtime of .py plugins */
+        char precompiled_key[PATH_MAX]; /* Ed25519 public key of artifacts; empty: none */
+        char state_dir[PATH_MAX];       /* saved plugin states; empty: not kept on disk */
+        double state_write_interval_s;  /* at most one state write per plugin per interval */
+        unsigned reload_debounce_ms;    /* a changed file must stay unchanged this long */
         /* SIGTERM: polls in progress, the history's flush and the rest of
          * the stop get this long in all; then the host exits regardless. */
         double stop_timeout_s;

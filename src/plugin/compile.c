@@ -65,6 +65,19 @@ static void job_free(struct compile_job *job) {
         free(job);
 }
 
+#ifndef WASMTIME_FEATURE_COMPILER
+/* The runtime-only build has no compiler: Wasmtime's entry point is absent,
+ * and engine_compile refuses before a job is made. */
+static wasmtime_error_t *wasmtime_component_new(const wasm_engine_t *engine, const uint8_t *bytes,
+                                                size_t size, wasmtime_component_t **ret) {
+        (void)engine;
+        (void)bytes;
+        (void)size;
+        (void)ret;
+        return wasmtime_error_new("no compiler in this build");
+}
+#endif
+
 static void *run_compile(void *argument) {
         struct compile_job *job = argument;
         wasmtime_component_t *component = NULL;
@@ -122,6 +135,18 @@ static void unregister_job(struct compile_cancel *cancel) {
 int engine_compile(struct plugin_engine *engine, uint8_t *bytes, size_t size,
                    struct compile_cancel *cancel, const char *path,
                    wasmtime_component_t **ret_component, struct ph_error *error) {
+#ifndef WASMTIME_FEATURE_COMPILER
+        free(bytes);
+        (void)size;
+        char artifact[PATH_MAX];
+        if (plugin_precompiled_path(path, artifact, sizeof(artifact)) < 0)
+                snprintf(artifact, sizeof(artifact), "NAME.cwasm");
+        return ph_error_set(error, -ENOEXEC,
+                            "%s: not precompiled, and this pyhost is runtime-only (it cannot "
+                            "compile): on a build machine run `pyhost compile %s --target %s -o "
+                            "%s` and copy the result here",
+                            path, path, HOST_TRIPLE, artifact);
+#endif
         struct compile_job *job = calloc(1, sizeof(*job));
         if (job == NULL) {
                 free(bytes);

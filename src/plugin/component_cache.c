@@ -10,6 +10,9 @@
  * compiled again and the entry rewritten. Entries are written atomically.
  * A .wasm unchanged since it was last hashed is not read at all (its
  * digest comes from a source record: see the end of this file).
+ * A component not in the cache is first looked for as a precompiled
+ * artifact beside its file (precompiled.c), which is checked and installed
+ * as its entry; only then compiled (never, in the runtime-only build).
  *
  * Thread-safe: entries are immutable once renamed into place, and two
  * threads writing the same entry write the same bytes. */
@@ -147,6 +150,26 @@ static int load_entry(struct plugin_engine *engine, const char *entry_path, cons
         return 0;
 }
 
+/* Writes `data` as the entry, then its record; 0 or a negative code. */
+static int write_entry(const char *entry_path, const char *digest_path, const void *data,
+                       size_t size, struct ph_error *error) {
+        struct digest digest;
+        char hex[DIGEST_HEX_SIZE];
+        struct file_identity identity;
+        int result = digest_compute(data, size, &digest);
+        if (result < 0)
+                return ph_error_set(error, result, "%s: cannot compute its SHA-256", entry_path);
+        digest_to_hex(&digest, hex);
+        /* The .cwasm first: a .sha256 never names a file not yet there. */
+        result = file_write_atomic(entry_path, data, size, error);
+        if (result == 0)
+                result = file_get_identity(entry_path, &identity, error);
+        if (result == 0)
+                result = write_record(digest_path, hex, "verified", &identity, error);
+        return result;
+}
+
+#ifdef WASMTIME_FEATURE_COMPILER
 static void store_entry(const wasmtime_component_t *component, const char *entry_path,
                         const char *digest_path) {
         wasm_byte_vec_t serialized;
@@ -157,23 +180,12 @@ static void store_entry(const wasmtime_component_t *component, const char *entry
                 log_write(LOG_LEVEL_WARNING, "cache", "not cached: %s", error.message);
                 return;
         }
-        struct digest digest;
-        char hex[DIGEST_HEX_SIZE];
-        struct file_identity identity;
-        int result = digest_compute(serialized.data, serialized.size, &digest);
-        if (result == 0) {
-                digest_to_hex(&digest, hex);
-                /* The .cwasm first: a .sha256 never names a file not yet there. */
-                result = file_write_atomic(entry_path, serialized.data, serialized.size, &error);
-                if (result == 0)
-                        result = file_get_identity(entry_path, &identity, &error);
-                if (result == 0)
-                        result = write_record(digest_path, hex, "verified", &identity, &error);
-        }
+        int result = write_entry(entry_path, digest_path, serialized.data, serialized.size, &error);
         wasm_byte_vec_delete(&serialized);
         if (result < 0)
                 log_write(LOG_LEVEL_WARNING, "cache", "not cached: %s", error.message);
 }
+#endif
 
 static void entry_paths(const struct plugin_engine *engine, const struct digest *digest,
                         char *entry_path, size_t entry_size, char *digest_path,
@@ -210,14 +222,23 @@ int component_cache_get(struct plugin_engine *engine, uint8_t *bytes, size_t siz
                         log_write(LOG_LEVEL_WARNING, "cache",
                                   "entry %s for %s is %s: compiling again", entry_path, path, why);
         }
+        /* Not cached: a precompiled artifact beside the file, if any. */
+        int loaded = precompiled_load(engine, path, digest, has_cache ? entry_path : NULL,
+                                      has_cache ? digest_path : NULL, ret_component, error);
+        if (loaded != -ENOENT) {
+                free(bytes);
+                return loaded;
+        }
         log_write(LOG_LEVEL_INFO, "cache", "compiling %s (%zu bytes)%s", path, size,
                   has_cache ? "; not in the compiled-code cache yet" : "");
         wasmtime_component_t *component = NULL;
         int result = engine_compile(engine, bytes, size, cancel, path, &component, error);
         if (result < 0)
                 return result;
+#ifdef WASMTIME_FEATURE_COMPILER
         if (has_cache)
                 store_entry(component, entry_path, digest_path);
+#endif
         *ret_component = component;
         return 0;
 }
@@ -319,5 +340,21 @@ int component_cache_load(struct plugin_engine *engine, const struct digest *dige
                           "entry %s for %s (known by the file's identity) is %s: reading and "
                           "hashing the file",
                           entry_path, path, why);
+        return result;
+}
+
+int component_cache_install(struct plugin_engine *engine, const char *entry_path,
+                            const char *digest_path, const uint8_t *data, size_t size,
+                            wasmtime_component_t **ret_component) {
+        struct ph_error error = {0};
+        int result = write_entry(entry_path, digest_path, data, size, &error);
+        if (result < 0) {
+                log_write(LOG_LEVEL_WARNING, "cache", "not cached: %s", error.message);
+                return result;
+        }
+        char why[PH_ERROR_MESSAGE_MAX];
+        result = load_entry(engine, entry_path, digest_path, ret_component, why, sizeof(why));
+        if (result < 0)
+                log_write(LOG_LEVEL_WARNING, "cache", "entry %s is %s", entry_path, why);
         return result;
 }

@@ -39,18 +39,6 @@ static void *run_ticker(void *argument) {
         return NULL;
 }
 
-/* Compiled code is for one CPU: caches shared between machines (or a
- * cross-compiled host under emulation) keep apart. */
-#if defined(__x86_64__)
-#define HOST_ARCH "x86_64"
-#elif defined(__aarch64__)
-#define HOST_ARCH "aarch64"
-#elif defined(__riscv)
-#define HOST_ARCH "riscv64"
-#else
-#define HOST_ARCH "unknown"
-#endif
-
 /* Sets up the compiled-code cache directory; entries are named by the
  * engine's version and settings (see component_cache.c). */
 static int configure_cache(struct plugin_engine *engine, const char *cache_dir,
@@ -68,6 +56,21 @@ static int configure_cache(struct plugin_engine *engine, const char *cache_dir,
                 return result;
         snprintf(engine->cache_dir, sizeof(engine->cache_dir), "%s", directory);
         return 0;
+}
+
+wasm_config_t *engine_config_new(bool is_unlimited) {
+        wasm_config_t *config = wasm_config_new();
+        if (config == NULL || is_unlimited)
+                return config;
+        wasmtime_config_epoch_interruption_set(config, true);
+        /* Memories are Wasmtime's own, with copy-on-write images (its
+         * default): each store's limiter caps and counts them (instance.c,
+         * wasmtime/pyhost_memory_limiter.h). */
+        return config;
+}
+
+const char *engine_settings(bool is_unlimited) {
+        return is_unlimited ? "cranelift,default-opt" : ENGINE_SETTINGS_LIMITED;
 }
 
 static int define_host_interfaces(wasmtime_component_linker_t *linker, struct ph_error *error) {
@@ -103,18 +106,12 @@ static struct plugin_engine *new_engine(const char *cache_dir, bool is_unlimited
         pthread_cond_init(&engine->ticker_wake, &attributes);
         pthread_condattr_destroy(&attributes);
 
-        wasm_config_t *config = wasm_config_new();
+        wasm_config_t *config = engine_config_new(is_unlimited);
         if (config == NULL) {
                 ph_error_set(error, -ENOMEM, "engine: out of memory");
                 goto fail;
         }
         engine->is_unlimited = is_unlimited;
-        if (!is_unlimited) {
-                wasmtime_config_epoch_interruption_set(config, true);
-                /* Memories are Wasmtime's own, with copy-on-write images
-                 * (its default): each store's limiter caps and counts them
-                 * (instance.c, wasmtime/pyhost_memory_limiter.h). */
-        }
         if (cache_dir != NULL && cache_dir[0] != '\0') {
                 /* A cache is an optimisation: without it plugins still run,
                  * they only take seconds instead of milliseconds to load. */
@@ -211,7 +208,7 @@ void plugin_engine_free(struct plugin_engine *engine) {
 
 /* Recognises what a file is from its first bytes, so the error says "this
  * is a core module" rather than Wasmtime's parser message. */
-static int check_component_header(const uint8_t *bytes, size_t size, const char *path,
+int engine_check_component_header(const uint8_t *bytes, size_t size, const char *path,
                                   struct ph_error *error) {
         static const uint8_t magic[4] = {0x00, 'a', 's', 'm'};
         if (size == 0)
@@ -256,7 +253,7 @@ int engine_load_component(struct plugin_engine *engine, const char *path,
         int result = file_read_all(path, MAX_COMPONENT_BYTES, &bytes, &size, error);
         if (result < 0)
                 return result;
-        result = check_component_header(bytes, size, path, error);
+        result = engine_check_component_header(bytes, size, path, error);
         if (result == 0 && digest_compute(bytes, size, ret_digest) < 0)
                 result = ph_error_set(error, -EIO, "%s: cannot compute its SHA-256", path);
         if (result < 0) {

@@ -55,6 +55,40 @@
  * in these ticks. */
 #define EPOCH_TICK_MS 5
 
+/* Compiled code is for one CPU: caches shared between machines (or a
+ * cross-compiled host under emulation) keep apart, and a precompiled
+ * artifact (precompiled.c) names the target it was compiled for. */
+#if defined(__x86_64__)
+#define HOST_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define HOST_ARCH "aarch64"
+#elif defined(__riscv)
+#define HOST_ARCH "riscv64"
+#else
+#define HOST_ARCH "unknown"
+#endif
+#define HOST_TRIPLE HOST_ARCH "-unknown-linux-gnu"
+
+/* What engine_config_new sets that shapes compiled code, as a precompiled
+ * artifact's header records it: the optimising compiler at its default
+ * level, epoch interruption, memories from the host's creator, no
+ * copy-on-write images. Change it whenever engine_config_new changes. */
+#define ENGINE_SETTINGS_LIMITED "cranelift,default-opt,epoch-interruption,cow"
+
+/* The engine configuration of every engine that runs or compiles plugins
+ * (the daemon, the CLI, `pyhost compile`): one place, so code compiled off
+ * the device fits the device's engine. NULL when out of memory; the caller
+ * passes it to wasm_engine_new_with_config (which takes it). */
+wasm_config_t *engine_config_new(bool is_unlimited);
+
+/* The settings string of such a configuration (see ENGINE_SETTINGS_LIMITED). */
+const char *engine_settings(bool is_unlimited);
+
+/* Whether `bytes` start as a binary component; the message says what they
+ * are otherwise (text format, a core module). */
+PH_MUST_USE int engine_check_component_header(const uint8_t *bytes, size_t size, const char *path,
+                                              struct ph_error *error);
+
 /* Lets one thread stop another's wait for a compile (compile.c): the
  * reloader's stop. Once triggered it stays triggered: every compile waited
  * for with it afterwards returns -ECANCELED at once. The owner embeds it,
@@ -81,6 +115,9 @@ struct plugin_engine {
         char cache_dir[PATH_MAX]; /* compiled components; "" when disabled */
         bool is_unlimited;        /* plugin_engine_new_unlimited: limits off */
         char python_runtime_path[PATH_MAX];
+        /* Ed25519 public key (PEM) precompiled artifacts must be signed
+         * with; "" when unsigned ones are accepted. */
+        char precompiled_key[PATH_MAX];
         pthread_mutex_t runtime_lock;         /* guards python_runtime */
         wasmtime_component_t *python_runtime; /* compiled once, on first use */
         /* The cancel of compiles whose caller has none (start-up, SIGHUP's
@@ -213,6 +250,35 @@ void component_cache_note_source(const struct plugin_engine *engine,
                                  const struct file_identity *identity, const struct digest *digest);
 PH_MUST_USE int component_cache_load(struct plugin_engine *engine, const struct digest *digest,
                                      const char *path, wasmtime_component_t **ret_component);
+
+/* Writes `data` (a serialized component, already checked by
+ * precompiled.c) as the cache entry at `entry_path` with its record at
+ * `digest_path`, then loads it from there. Returns 0, or a negative code
+ * (logged) when it could not be written or loaded. */
+PH_MUST_USE int component_cache_install(struct plugin_engine *engine, const char *entry_path,
+                                        const char *digest_path, const uint8_t *data, size_t size,
+                                        wasmtime_component_t **ret_component);
+
+/* Loads the precompiled artifact beside `path` (whose SHA-256 is `digest`)
+ * after checking its header against this host (precompiled.c); installs it
+ * as the cache entry `entry_path`/`digest_path` when they are not NULL.
+ * Returns 0, -ENOENT when there is no artifact, or another negative code
+ * with a message naming the mismatch (the artifact is then never given to
+ * Wasmtime). The caller frees *ret_component with wasmtime_component_delete. */
+PH_MUST_USE int precompiled_load(struct plugin_engine *engine, const char *path,
+                                 const struct digest *digest, const char *entry_path,
+                                 const char *digest_path, wasmtime_component_t **ret_component,
+                                 struct ph_error *error);
+
+/* Ed25519 signatures of artifact headers (precompiled_sign.c): 64 bytes as
+ * hex. precompiled_sign signs `data` with the private key in `key_path`
+ * (PEM); precompiled_verify checks `hex` against `data` with the public key
+ * in `key_path`, and on failure says why in `why`. */
+#define PRECOMPILED_SIGNATURE_HEX_SIZE 129
+PH_MUST_USE int precompiled_sign(const char *key_path, const void *data, size_t size,
+                                 char hex[PRECOMPILED_SIGNATURE_HEX_SIZE], struct ph_error *error);
+PH_MUST_USE int precompiled_verify(const char *key_path, const void *data, size_t size,
+                                   const char *hex, char *why, size_t why_size);
 
 /* Checks that `component` fits the sensor-plugin world: every import is one
  * the host provides, and `sensor-logic.poll` is exported with the right

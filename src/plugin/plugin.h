@@ -250,4 +250,29 @@ PH_MUST_USE int plugin_inspect_file(struct plugin_engine *engine, const char *pa
                                     struct plugin_interfaces *ret_interfaces,
                                     struct ph_error *error);
 
+/* Code compiled ahead of time (precompiled.c). The artifact of NAME.wasm is
+ * NAME.cwasm beside it (any other name: name + ".cwasm"); a host that finds
+ * it loads it without compiling, after checking that its header matches
+ * this host (target, engine settings, Wasmtime version) and the .wasm's
+ * SHA-256. Writes the artifact's path into `out`; -ENAMETOOLONG when it
+ * does not fit. */
+PH_MUST_USE int plugin_precompiled_path(const char *wasm_path, char *out, size_t size);
+
+/* `pyhost compile`: compiles the component at `wasm_path` with the engine
+ * settings every pyhost engine uses, for `target` (a Rust target triple;
+ * NULL: this machine's CPU and its features), signs its header with the
+ * Ed25519 private key in `sign_key` (PEM; NULL: unsigned) and writes the
+ * artifact to `out_path` atomically. Main thread; takes seconds. */
+PH_MUST_USE int plugin_compile_artifact(const char *wasm_path, const char *target,
+                                        const char *sign_key, const char *out_path,
+                                        struct ph_error *error);
+
+/* The Ed25519 public key (PEM file) that every precompiled artifact must be
+ * signed with ([host] precompiled_key); NULL or "": unsigned artifacts are
+ * accepted. Copies `path`. Call before making plugins. */
+void plugin_engine_set_precompiled_key(struct plugin_engine *engine, const char *path);
+
+/* Whether this build can compile (false: the runtime-only build). */
+bool plugin_can_compile(void);
+
 #endif
