@@ -51,11 +51,26 @@ if [[ ! -f "$out/.complete" ]]; then
   echo "build-wasmtime: building wasmtime-c-api-impl $version into $out" >&2
   target="$cache/cargo-target${runtime_only:+-runtime-only}"
   start=$(date +%s)
+  mkdir -p "$target"
   cargo build --release --locked --manifest-path "$crate/Cargo.toml" \
-    --target-dir "$target" ${cargo_target[@]+"${cargo_target[@]}"} >&2
+    --target-dir "$target" ${cargo_target[@]+"${cargo_target[@]}"} \
+    --message-format=json-render-diagnostics > "$target/messages.json"
   # The crate's build script installs the headers (and the generated
-  # wasmtime/conf.h) under its OUT_DIR; take the newest one.
-  include=$(ls -dt "$target"/$release/build/wasmtime-c-api-impl-*/out/include | head -n1)
+  # wasmtime/conf.h, which depends on the features) under its OUT_DIR: the
+  # one of this build, as cargo reports it (the target directory may hold
+  # others, of other feature sets).
+  include=$(python3 - "$target/messages.json" <<'PY'
+import json, sys
+found = ""
+for line in open(sys.argv[1]):
+    message = json.loads(line)
+    if (message.get("reason") == "build-script-executed"
+            and "wasmtime-c-api-impl" in message.get("package_id", "")):
+        found = message["out_dir"] + "/include"
+print(found)
+PY
+)
+  [[ -d "$include" ]] || { echo "build-wasmtime: no headers found in cargo's report" >&2; exit 1; }
   rm -rf "$out.tmp"
   mkdir -p "$out.tmp/lib"
   cp -r "$include" "$out.tmp/include"
