@@ -78,7 +78,12 @@ $(BUILD)/test-plugins/%.wasm: $$(call PYTHON_FILES,tests/plugins/$$*) \
 	@echo "componentize-py: $@"
 	@$(call COMPONENTIZE,tests/plugins/$*,$@,tests/plugin-lib)
 
-plugins: $(PLUGINS:%=$(BUILD)/plugins/%.wasm)
+# The standard library of the runtime's CPython, granted read-only to its
+# instances as /python (scripts/python-stdlib.py says where it comes from).
+$(BUILD)/plugins/python-runtime.stdlib: scripts/python-stdlib.py | $(BUILD)/.venv-dir
+	@scripts/python-stdlib.py $$(cat $(BUILD)/.venv-dir) $@
+
+plugins: $(PLUGINS:%=$(BUILD)/plugins/%.wasm) $(BUILD)/plugins/python-runtime.stdlib
 
 # The current contract with its standard dependencies (scripts/wit-deps.sh)
 # as one directory, for running componentize-py by hand: -d build/wit.

@@ -367,8 +367,11 @@ def snapshot_inputs(tmp):
     global PYHOST, V1, V2, RUNTIME
     inputs = tmp / "inputs"
     inputs.mkdir()
+    library = RUNTIME.with_suffix(".stdlib")  # beside the runtime, as the host looks for it
     PYHOST, V1, V2, RUNTIME = (pathlib.Path(shutil.copy2(path.resolve(), inputs / path.name))
                                for path in (PYHOST, V1, V2, RUNTIME))
+    if library.is_dir():
+        shutil.copytree(library.resolve(), RUNTIME.with_suffix(".stdlib"))
 
 
 def reload_figures():

@@ -9,6 +9,7 @@ packages=(
   libmicrohttpd-dev libsqlite3-dev libmosquitto-dev mosquitto libgpiod-dev
   wrk chromium nodejs
   openssl util-linux  # the MQTT TLS test makes certificates; history tests use unshare
+  zstd                # scripts/python-stdlib.py unpacks the runtime's standard library
 )
 
 missing=()

@@ -16,6 +16,7 @@ static void usage(FILE *out) {
                      "  check-config  check a config file without starting anything\n"
                      "  compile compile a plugin ahead of time (for this or another CPU)\n"
                      "  history print the recorded readings\n"
+                     "  new     make a plugin directory that passes its own tests\n"
                      "\n"
                      "`pyhost COMMAND --help` describes each command.\n");
 }
@@ -44,6 +45,8 @@ int main(int argc, char **argv) {
                 return cmd_compile(argc - 1, argv + 1);
         if (strcmp(command, "history") == 0)
                 return cmd_history(argc - 1, argv + 1);
+        if (strcmp(command, "new") == 0)
+                return cmd_new(argc - 1, argv + 1);
         escape_print_line(stderr, "pyhost: unknown command '%s'", command);
         fputc('\n', stderr);
         usage(stderr);

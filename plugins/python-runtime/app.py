@@ -9,15 +9,28 @@ forwards the exports to them. Its world imports every interface a plugin
 may use, wasi:config/store (`from wit_world.imports import store`: the
 plugin's settings) among them; the host checks each call against the
 plugin's own grants.
+
+The whole standard library: componentize-py keeps in the component only the
+modules imported while it builds it (below: the common ones, ready at no
+import cost). Every other module is read on demand from /python, CPython's
+Lib/ that the host grants each instance read-only (scripts/python-stdlib.py),
+so an instance holds only what its plugin imports. Modules that need what
+the sandbox denies (sockets, processes, threads, native libraries) are
+refused with a message that says so.
+
+Tracebacks name the plugin's files as the host knows them (the loader's
+"@files" entry) and show their lines; the runtime's frames are left out.
 """
 
+import _thread
 import importlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
+import linecache
 import sys
 
-# componentize-py bundles only the modules the runtime itself imports, so
-# these are the standard library a plugin on the runtime can use.
+# Imported now, so that they are in the component's snapshot: free to import.
 import base64  # noqa: F401
 import bisect  # noqa: F401
 import collections  # noqa: F401
@@ -40,14 +53,74 @@ import time  # noqa: F401
 import typing  # noqa: F401
 
 from componentize_py_types import Err
+import pyhost_sdk
 from pyhost_sdk import report_errors
 from wit_world import exports
 from wit_world.imports import gpio_provider, led_controller, logging, store, types  # noqa: F401
 from wit_world.imports.types import PluginError
 
 _ENTRY = "pyhost_plugin_app"
+_FILES_ENTRY = "@files"  # src/plugin/instance.h: INSTANCE_FILES_ENTRY
 _plugin_logic = None
 _plugin_lifecycle = None
+
+pyhost_sdk._hide_frames_of(__file__)
+
+# Standard-library modules that need what the sandbox denies, and why.
+_NO_NETWORK = "no network access"
+_NO_PROCESSES = "no processes: a plugin cannot start programs"
+_REFUSED = {
+    "socket": _NO_NETWORK, "_socket": _NO_NETWORK, "ssl": _NO_NETWORK, "_ssl": _NO_NETWORK,
+    "socketserver": _NO_NETWORK, "select": "no waiting on files or sockets",
+    "selectors": "no waiting on files or sockets", "asyncio": "no event loop: poll is synchronous",
+    "subprocess": _NO_PROCESSES, "_posixsubprocess": _NO_PROCESSES, "pty": _NO_PROCESSES,
+    "multiprocessing": _NO_PROCESSES, "_multiprocessing": _NO_PROCESSES,
+    "concurrent": "no threads or processes", "ctypes": "no native code", "_ctypes": "no native code",
+    "mmap": "no memory-mapped files", "signal": "no signals",
+}
+
+
+def _refusal(name: str) -> str:
+    top = name.partition(".")[0]
+    reason = _REFUSED.get(top, "the WebAssembly build of CPython lacks what it needs")
+    return f"{top}: not available in the pyhost sandbox ({reason})"
+
+
+class _SandboxRefusal(importlib.abc.MetaPathFinder):
+    """First on sys.meta_path: refuses the modules of _REFUSED at once. A
+    copy last on it turns any other standard-library module that cannot be
+    found (its native part is missing) into the same kind of message."""
+
+    def __init__(self, refuses_all_stdlib: bool):
+        self.refuses_all_stdlib = refuses_all_stdlib
+
+    def find_spec(self, name, path, target=None):
+        top = name.partition(".")[0]
+        if top in _REFUSED or (self.refuses_all_stdlib and name in sys.stdlib_module_names):
+            raise ModuleNotFoundError(_refusal(name), name=name)
+        return None
+
+
+def _no_threads(*args, **kwargs):
+    raise RuntimeError("threading: not available in the pyhost sandbox (no threads: a plugin "
+                       "runs on its own thread, and poll is called on the plugin's schedule)")
+
+
+def _refuse_threads() -> None:
+    # threading copies these names when it is first imported; patch both.
+    for name in ("start_new_thread", "start_new", "start_joinable_thread"):
+        if hasattr(_thread, name):
+            setattr(_thread, name, _no_threads)
+    threading = sys.modules.get("threading")
+    for name in ("_start_new_thread", "_start_joinable_thread"):
+        if threading is not None and hasattr(threading, name):
+            setattr(threading, name, _no_threads)
+
+
+def _install_sandbox_refusals() -> None:
+    sys.meta_path.insert(0, _SandboxRefusal(refuses_all_stdlib=False))
+    sys.meta_path.append(_SandboxRefusal(refuses_all_stdlib=True))
+    _refuse_threads()
 
 
 class _SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -67,8 +140,13 @@ class _SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module):
         name = module.__name__
-        code = compile(self.sources[name], f"/plugin/{self.file_names[name]}.py", "exec")
-        exec(code, module.__dict__)
+        file_name = self.file_names[name]
+        source = self.sources[name]
+        # Tracebacks then show the plugin's lines although the guest cannot
+        # read its files (mtime None: never checked against a file).
+        linecache.cache[file_name] = (len(source), None, source.splitlines(True), file_name)
+        module.__file__ = file_name
+        exec(compile(source, file_name, "exec"), module.__dict__)
 
 
 class Loader(exports.Loader):
@@ -78,13 +156,17 @@ class Loader(exports.Loader):
         if _plugin_logic is not None:
             raise RuntimeError("this runtime instance already holds a plugin")
         sources = dict(modules)
+        files = dict(line.split("\t", 1) for line in sources.pop(_FILES_ENTRY, "").splitlines()
+                     if "\t" in line)
         if "app" not in sources:
             raise ImportError("the plugin has no app module (app.py)")
+        file_names = {name: files.get(name, f"{name}.py") for name in sources}
         # This runtime's own module is "app" already: the plugin's entry
-        # module gets another name (its tracebacks still say app.py).
+        # module gets another name (its tracebacks still name its file).
         sources[_ENTRY] = sources.pop("app")
-        file_names = {name: name for name in sources}
-        file_names[_ENTRY] = "app"
+        file_names[_ENTRY] = file_names.pop("app")
+        _install_sandbox_refusals()
+        # The plugin's own modules first: a helpers.py may shadow anything.
         sys.meta_path.insert(0, _SourceFinder(sources, file_names))
         app = importlib.import_module(_ENTRY)
         logic = getattr(app, "SensorLogic", None)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "core/config.h"
+#include "hw/hw.h"
 #include "plugin/plugin.h"
 
 int cmd_run(int argc, char **argv);
@@ -16,6 +17,33 @@ int cmd_check(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_history(int argc, char **argv);
+int cmd_new(int argc, char **argv);
+
+/* One plugin run by a command on its own engine and board. */
+struct cli_plugin {
+        struct plugin_engine *engine;
+        struct hw_board *board;
+        struct plugin *plugin;
+};
+
+/* Whether `path` is a plugin given as Python source (a .py file or a
+ * directory), which runs on the shared Python runtime. */
+bool cli_is_python_source(const char *path);
+
+/* The settings of the plugin at `path` for a single-plugin command: the
+ * defaults, named after its file, restarted at once after a crash. */
+int cli_plugin_config(const struct host_config *config, const char *path,
+                      struct plugin_config *ret_config, struct ph_error *error);
+
+/* Loads the plugin of `plugin_config` (borrowed for the call) on the board
+ * and runtime of `config`, and starts its instance. On failure fills
+ * `error` (not NULL) and returns its code; the caller closes a plugin
+ * opened with cli_plugin_close. */
+int cli_plugin_open(const struct host_config *config, const struct plugin_config *plugin_config,
+                    struct cli_plugin *ret_plugin, struct ph_error *error);
+
+/* Frees what cli_plugin_open made; accepts a closed or failed one. */
+void cli_plugin_close(struct cli_plugin *plugin);
 
 /* Where compiled components are cached unless the config says otherwise:
  * $XDG_CACHE_HOME/pyhost/compiled, else ~/.cache/pyhost/compiled. Writes ""

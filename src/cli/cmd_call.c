@@ -82,36 +82,17 @@ int cmd_call(int argc, char **argv) {
                 config.cache_dir[0] = '\0';
         struct ph_error error = {0};
         struct plugin_config plugin_config;
-        struct host_config single = config;
-        single.plugin_count = 0;
-        if (config_add_plugin_file(&single, argv[optind], &error) < 0) {
+        if (cli_plugin_config(&config, argv[optind], &plugin_config, &error) < 0) {
                 escape_print_line(stderr, "pyhost: %s", error.message);
                 return 2;
         }
-        plugin_config = single.plugins[0];
-        /* `call` runs exactly the polls asked for: after a crash the next
-         * poll restarts the plugin at once instead of waiting out a backoff. */
-        plugin_config.restart_backoff_ms = 0;
-
-        int exit_code = 1;
-        struct hw_board *board = NULL;
-        struct plugin *plugin = NULL;
-        struct plugin_engine *engine = plugin_engine_new(config.cache_dir, &error);
-        if (engine == NULL)
-                goto fail;
-        plugin_engine_set_python_runtime(engine, config.python_runtime);
-        plugin_engine_set_precompiled_key(engine, config.precompiled_key);
-        board = hw_board_new(&config.board, &error);
-        if (board == NULL)
-                goto fail;
-        struct plugin_host_options options = {.state_dir = config.state_dir,
-                                              .state_write_interval_s =
-                                                      config.state_write_interval_s};
-        plugin = plugin_new(engine, &plugin_config, &options, board, &error);
-        if (plugin == NULL)
-                goto fail;
-
-        exit_code = 0;
+        struct cli_plugin opened;
+        if (cli_plugin_open(&config, &plugin_config, &opened, &error) < 0) {
+                escape_print_line(stderr, "pyhost: %s", error.message);
+                return 1;
+        }
+        struct plugin *plugin = opened.plugin;
+        int exit_code = 0;
         for (unsigned long i = 0; i < polls; i++) {
                 struct reading_list readings;
                 struct plugin_failure failure;
@@ -139,14 +120,6 @@ int cmd_call(int argc, char **argv) {
                   "linear memory: %.1f MiB now, %.1f MiB at most",
                   (double)status.memory_bytes / 1048576.0,
                   (double)status.memory_high_water / 1048576.0);
-        plugin_free(plugin);
-        hw_board_free(board);
-        plugin_engine_free(engine);
-        return exit_code;
-fail:
-        escape_print_line(stderr, "pyhost: %s", error.message);
-        plugin_free(plugin);
-        hw_board_free(board);
-        plugin_engine_free(engine);
+        cli_plugin_close(&opened);
         return exit_code;
 }

@@ -6,11 +6,31 @@
 #include "core/escape.h"
 
 static void usage(FILE *out) {
-        fprintf(out, "Usage: pyhost check [--config FILE] PLUGIN.wasm\n"
+        fprintf(out, "Usage: pyhost check [--config FILE] PLUGIN\n"
                      "\n"
                      "Says whether PLUGIN.wasm is a component that fits the sensor-plugin world\n"
-                     "(wit/plugin.wit) and lists what it imports and exports. Exits 0 when it\n"
-                     "fits, 1 when it does not, 2 on a usage error.\n");
+                     "(wit/plugin.wit) and lists what it imports and exports; a plugin given as\n"
+                     "Python source (a .py file or a directory) is loaded on the Python runtime.\n"
+                     "Exits 0 when it fits, 1 when it does not, 2 on a usage error.\n");
+}
+
+/* Python source: it fits when the runtime imports it and finds its classes. */
+static int check_python_source(const struct host_config *config, const char *path) {
+        struct ph_error error = {0};
+        struct plugin_config plugin_config;
+        if (cli_plugin_config(config, path, &plugin_config, &error) < 0) {
+                escape_print_line(stderr, "pyhost: %s", error.message);
+                return 2;
+        }
+        struct cli_plugin opened;
+        if (cli_plugin_open(config, &plugin_config, &opened, &error) < 0) {
+                escape_print_line(stderr, "pyhost: does not load: %s", error.message);
+                return 1;
+        }
+        cli_plugin_close(&opened);
+        escape_print_line(stdout, "%s: loads on the Python runtime (%s)", path,
+                          config->python_runtime);
+        return 0;
 }
 
 int cmd_check(int argc, char **argv) {
@@ -40,6 +60,8 @@ int cmd_check(int argc, char **argv) {
         struct host_config config;
         if (cli_load_config(config_path, &config) < 0)
                 return 2;
+        if (cli_is_python_source(path))
+                return check_python_source(&config, path);
 
         struct ph_error error = {0};
         struct plugin_engine *engine = plugin_engine_new(config.cache_dir, &error);

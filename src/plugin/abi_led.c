@@ -28,6 +28,7 @@ static wasmtime_error_t *set_two(void *data, wasmtime_context_t *context,
         }
         /* A failing LED driver is the board's fault, not the plugin's: log it
          * and let the plugin go on. */
+        abi->sandbox->has_driven_leds = true;
         int result = hw_set_leds(abi->board, (enum hw_led_color)first, (enum hw_led_color)second);
         if (result < 0)
                 log_write(LOG_LEVEL_ERROR, abi->plugin_name, "setting the LEDs failed: %s",

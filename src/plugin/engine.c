@@ -141,6 +141,22 @@ fail:
 
 void plugin_engine_set_python_runtime(struct plugin_engine *engine, const char *path) {
         snprintf(engine->python_runtime_path, sizeof(engine->python_runtime_path), "%s", path);
+        size_t length = strlen(path);
+        const char *suffix = ".wasm";
+        if (length > strlen(suffix) && strcmp(path + length - strlen(suffix), suffix) == 0)
+                length -= strlen(suffix);
+        int written = snprintf(engine->python_library_path, sizeof(engine->python_library_path),
+                               "%.*s.stdlib", (int)length, path);
+        if (written < 0 || (size_t)written >= sizeof(engine->python_library_path))
+                engine->python_library_path[0] = '\0';
+}
+
+const char *engine_python_library(const struct plugin_engine *engine) {
+        struct stat info;
+        if (engine->python_library_path[0] == '\0' ||
+            stat(engine->python_library_path, &info) < 0 || !S_ISDIR(info.st_mode))
+                return NULL;
+        return engine->python_library_path;
 }
 
 int engine_python_runtime(struct plugin_engine *engine, struct compile_cancel *cancel,

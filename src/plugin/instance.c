@@ -41,9 +41,13 @@ static uint64_t ticks_for(uint32_t milliseconds) {
 /* A WASI context that grants nothing: no directories, environment,
  * arguments or stdin, and (Wasmtime's default) no sockets or name lookups.
  * Output goes to the host log. The one grant a config can add is a
- * read-only data directory, seen by the plugin as /data. */
+ * read-only data directory, seen by the plugin as /data. The Python
+ * runtime also gets its standard library, read-only, as /python (where
+ * componentize-py's CPython looks for it): a copy of CPython's Lib/ and
+ * nothing else, so what a plugin can read there is what it can import. */
 static wasi_config_t *new_wasi_config(struct plugin_instance *instance,
-                                      const struct plugin_grants *grants, struct ph_error *error) {
+                                      const struct plugin_grants *grants,
+                                      const char *python_library, struct ph_error *error) {
         wasi_config_t *wasi = wasi_config_new();
         if (wasi == NULL) {
                 ph_error_set(error, -ENOMEM, "out of memory");
@@ -54,6 +58,13 @@ static wasi_config_t *new_wasi_config(struct plugin_instance *instance,
         if (grants->data_dir[0] != '\0' &&
             !wasi_config_preopen_dir(wasi, grants->data_dir, "/data", false)) {
                 ph_error_set(error, -ENOENT, "data_dir %s cannot be opened", grants->data_dir);
+                wasi_config_delete(wasi);
+                return NULL;
+        }
+        if (python_library != NULL &&
+            !wasi_config_preopen_dir(wasi, python_library, "/python", false)) {
+                ph_error_set(error, -ENOENT, "the Python runtime's library %s cannot be opened",
+                             python_library);
                 wasi_config_delete(wasi);
                 return NULL;
         }
@@ -84,8 +95,8 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
                                      const wasmtime_component_t *component, const char *name,
                                      struct hw_board *board, const struct instance_limits *limits,
                                      struct sandbox_state *sandbox,
-                                     const struct plugin_grants *grants, bool is_trial,
-                                     struct ph_error *error) {
+                                     const struct plugin_grants *grants, const char *python_library,
+                                     bool is_trial, struct ph_error *error) {
         struct plugin_instance *instance = calloc(1, sizeof(*instance));
         if (instance == NULL) {
                 ph_error_set(error, -ENOMEM, "%s: out of memory", name);
@@ -122,7 +133,7 @@ struct plugin_instance *instance_new(struct plugin_engine *engine,
         }
         wasmtime_store_epoch_deadline_callback(instance->store, on_epoch_deadline, &instance->abi,
                                                NULL);
-        wasi_config_t *wasi = new_wasi_config(instance, grants, error);
+        wasi_config_t *wasi = new_wasi_config(instance, grants, python_library, error);
         if (wasi == NULL)
                 goto fail;
         wasmtime_error_t *wasm_error = wasmtime_context_set_wasi(context, wasi); /* takes `wasi` */
@@ -306,28 +317,57 @@ int instance_restore_state(struct plugin_instance *instance, const uint8_t *stat
         return result;
 }
 
+/* "NAME\tPATH\n" for each module (malloc'd, caller frees), or NULL when out
+ * of memory. */
+static char *files_text(const struct source_module *modules, size_t count) {
+        size_t size = 1;
+        for (size_t i = 0; i < count; i++)
+                size += strlen(modules[i].name) + strlen(modules[i].path) + 2;
+        char *text = malloc(size);
+        size_t used = 0;
+        for (size_t i = 0; text != NULL && i < count; i++) {
+                int written = snprintf(text + used, size - used, "%s\t%s\n", modules[i].name,
+                                       modules[i].path);
+                used += written > 0 ? (size_t)written : 0;
+        }
+        if (text != NULL)
+                text[used] = '\0';
+        return text;
+}
+
+static void set_pair(wasmtime_component_val_t *pair, const char *first, const char *second) {
+        pair->kind = WASMTIME_COMPONENT_TUPLE;
+        wasmtime_component_valtuple_new_uninit(&pair->of.tuple, 2);
+        const char *texts[2] = {first, second};
+        for (size_t j = 0; j < 2; j++) {
+                pair->of.tuple.data[j].kind = WASMTIME_COMPONENT_STRING;
+                wasm_byte_vec_new(&pair->of.tuple.data[j].of.string, strlen(texts[j]), texts[j]);
+        }
+}
+
 int instance_load_sources(struct plugin_instance *instance, const struct source_module *modules,
                           size_t count, struct plugin_failure *failure, bool *ret_is_poisoned) {
-        if (!instance->has_loader) {
-                *ret_is_poisoned = false;
+        *ret_is_poisoned = false;
+        if (!instance->has_loader)
                 return poll_result_set_bad_output(failure, "not a Python runtime: no loader");
-        }
+        char *files = files_text(modules, count);
+        if (files == NULL)
+                return poll_result_set_bad_output(failure, "out of memory for the module list");
         wasmtime_component_val_t argument = {.kind = WASMTIME_COMPONENT_LIST};
-        wasmtime_component_vallist_new_uninit(&argument.of.list, count);
-        for (size_t i = 0; i < count; i++) {
-                wasmtime_component_val_t *pair = &argument.of.list.data[i];
-                pair->kind = WASMTIME_COMPONENT_TUPLE;
-                wasmtime_component_valtuple_new_uninit(&pair->of.tuple, 2);
-                const char *texts[2] = {modules[i].name, modules[i].source};
-                for (size_t j = 0; j < 2; j++) {
-                        pair->of.tuple.data[j].kind = WASMTIME_COMPONENT_STRING;
-                        wasm_byte_vec_new(&pair->of.tuple.data[j].of.string, strlen(texts[j]),
-                                          texts[j]);
-                }
-        }
+        wasmtime_component_vallist_new_uninit(&argument.of.list, count + 1);
+        for (size_t i = 0; i < count; i++)
+                set_pair(&argument.of.list.data[i], modules[i].name, modules[i].source);
+        set_pair(&argument.of.list.data[count], INSTANCE_FILES_ENTRY, files);
+        free(files);
+        /* Loading is the plugin's instantiation: its imports may compile
+         * standard-library modules from source (tens to hundreds of ms). */
+        uint32_t poll_budget_ms = instance->abi.budget_ms;
+        if (instance->abi.budget_ms < INSTANTIATE_BUDGET_MS)
+                instance->abi.budget_ms = INSTANTIATE_BUDGET_MS;
         wasmtime_component_val_t value;
         int result = call(instance, &instance->load, "load", &argument, 1, &value, failure,
                           ret_is_poisoned);
+        instance->abi.budget_ms = poll_budget_ms;
         wasmtime_component_val_delete(&argument);
         if (result < 0)
                 return result;

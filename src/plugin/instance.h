@@ -41,14 +41,17 @@ struct instance_limits {
 /* Instantiates `component`. With `is_trial`, actuator calls (LEDs) are
  * accepted but not carried out, so a trial poll touches nothing. Calls are
  * checked against `grants` and accounted in `sandbox` (NULL: a fresh
- * account of the instance's own). Borrows `engine`, `component`, `board`,
- * `name`, `sandbox` and `grants`, which must outlive the instance. The
- * caller frees it with instance_free. */
+ * account of the instance's own). `python_library` (NULL: none) is the
+ * Python runtime's standard library, granted read-only as /python: only
+ * for instances of the runtime. Borrows `engine`, `component`, `board`,
+ * `name`, `sandbox`, `grants` and `python_library`, which must outlive the
+ * call (the first six, the instance). The caller frees it with
+ * instance_free. */
 PH_MUST_USE struct plugin_instance *
 instance_new(struct plugin_engine *engine, const wasmtime_component_t *component, const char *name,
              struct hw_board *board, const struct instance_limits *limits,
-             struct sandbox_state *sandbox, const struct plugin_grants *grants, bool is_trial,
-             struct ph_error *error);
+             struct sandbox_state *sandbox, const struct plugin_grants *grants,
+             const char *python_library, bool is_trial, struct ph_error *error);
 
 /* Accepts NULL. */
 void instance_free(struct plugin_instance *instance);
@@ -69,10 +72,16 @@ PH_MUST_USE int instance_save_state(struct plugin_instance *instance, uint8_t **
 struct source_module {
         char *name;   /* "app", "helpers", ... */
         char *source; /* NUL-terminated Python */
+        char *path;   /* its file on the host, as configured: tracebacks name it */
 };
 
+/* The loader's entry that maps module names to host paths ("NAME\tPATH\n"
+ * each): not a module, since no module name has an "@". */
+#define INSTANCE_FILES_ENTRY "@files"
+
 /* Hands a plugin's modules (borrowed) to the Python runtime's loader,
- * which imports `app`. Only for instances of the Python runtime. */
+ * which imports `app`; the modules' paths go along as INSTANCE_FILES_ENTRY.
+ * Only for instances of the Python runtime. */
 PH_MUST_USE int instance_load_sources(struct plugin_instance *instance,
                                       const struct source_module *modules, size_t count,
                                       struct plugin_failure *failure, bool *ret_is_poisoned);

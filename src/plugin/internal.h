@@ -118,6 +118,7 @@ struct plugin_engine {
         /* Ed25519 public key (PEM) precompiled artifacts must be signed
          * with; "" when unsigned ones are accepted. */
         char precompiled_key[PATH_MAX];
+        char python_library_path[PATH_MAX];   /* its stdlib directory; "" when none */
         pthread_mutex_t runtime_lock;         /* guards python_runtime */
         wasmtime_component_t *python_runtime; /* compiled once, on first use */
         /* The cancel of compiles whose caller has none (start-up, SIGHUP's
@@ -133,6 +134,7 @@ struct sandbox_state {
         struct timespec last_read[CONFIG_MAX_PINS]; /* per granted pin */
         bool has_read[CONFIG_MAX_PINS];
         uint64_t denied_calls; /* calls outside the grants, refused */
+        bool has_driven_leds;  /* set-two carried out at least once */
         struct log_budget log_budget;
 };
 
@@ -226,6 +228,10 @@ PH_MUST_USE int engine_load_component(struct plugin_engine *engine, const char *
  * The caller frees it with wasmtime_component_delete. */
 PH_MUST_USE int engine_python_runtime(struct plugin_engine *engine, struct compile_cancel *cancel,
                                       wasmtime_component_t **ret_component, struct ph_error *error);
+
+/* The runtime's standard-library directory, or NULL when there is none
+ * (then a plugin has only the modules the runtime's build imported). */
+const char *engine_python_library(const struct plugin_engine *engine);
 
 /* Returns the compiled component for `bytes` (taken: freed with free;
  * their SHA-256 is `digest`) from the cache, or compiles it (`cancel` as

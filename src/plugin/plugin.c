@@ -194,7 +194,9 @@ struct plugin_instance *plugin_start_instance(struct plugin *plugin,
          * never races the live instance's. */
         struct plugin_instance *instance = instance_new(
                 plugin->engine, version->component, plugin->config.name, plugin->board, &limits,
-                is_trial ? NULL : &plugin->sandbox, &plugin->config.grants, is_trial, &error);
+                is_trial ? NULL : &plugin->sandbox, &plugin->config.grants,
+                version->modules != NULL ? engine_python_library(plugin->engine) : NULL, is_trial,
+                &error);
         if (instance == NULL) {
                 set_instance_failure(failure, &error);
                 return NULL;
@@ -279,10 +281,11 @@ static void write_state_file(struct plugin *plugin, bool is_forced) {
 }
 
 /* The LEDs have one owner; when it fails or goes away they are driven to
- * its declared safe state rather than left showing whatever it last set. */
+ * its declared safe state rather than left showing whatever it last set.
+ * An owner that never set them left nothing to undo. */
 static void drive_outputs_safe(struct plugin *plugin, const char *why) {
         if (!plugin->config.grants.led_controller || plugin->version == NULL ||
-            !plugin->version->imports_leds)
+            !plugin->version->imports_leds || !plugin->sandbox.has_driven_leds)
                 return;
         enum hw_led_color first = (enum hw_led_color)plugin->config.grants.led_safe_state[0];
         enum hw_led_color second = (enum hw_led_color)plugin->config.grants.led_safe_state[1];

@@ -40,7 +40,10 @@ PH_MUST_USE struct plugin_engine *plugin_engine_new_unlimited(const char *cache_
                                                               struct ph_error *error);
 
 /* Where the shared Python runtime component is (plugins given as Python
- * source run on it). Copies `path`. Call before making plugins. */
+ * source run on it). Copies `path`. Call before making plugins. The
+ * standard library of its CPython is the directory beside it with the
+ * suffix .stdlib instead of .wasm (scripts/python-stdlib.py); when present,
+ * the runtime's instances see it read-only as /python. */
 void plugin_engine_set_python_runtime(struct plugin_engine *engine, const char *path);
 
 /* For a stop: the compile now waited for by a caller without a cancel of

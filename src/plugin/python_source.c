@@ -30,6 +30,7 @@ void python_source_free(struct source_module *modules, size_t count) {
         for (size_t i = 0; i < count; i++) {
                 free(modules[i].name);
                 free(modules[i].source);
+                free(modules[i].path);
         }
         free(modules);
 }
@@ -53,20 +54,24 @@ static int read_module(const char *path, const char *name, size_t name_length,
                 return result;
         char *source = realloc(bytes, size + 1);
         char *module_name = strndup(name, name_length);
-        if (source == NULL || module_name == NULL) {
+        char *module_path = strdup(path);
+        if (source == NULL || module_name == NULL || module_path == NULL) {
                 free(source != NULL ? source : (char *)bytes);
                 free(module_name);
+                free(module_path);
                 return ph_error_set(error, -ENOMEM, "%s: out of memory", path);
         }
         source[size] = '\0';
         if (strlen(source) != size) {
                 free(source);
                 free(module_name);
+                free(module_path);
                 return ph_error_set(error, -EINVAL, "%s: contains NUL bytes, not Python source",
                                     path);
         }
         ret_module->name = module_name;
         ret_module->source = source;
+        ret_module->path = module_path;
         return 0;
 }
 
