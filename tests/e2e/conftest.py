@@ -50,6 +50,10 @@ def write_config(directory: pathlib.Path, text: str, cache: bool = True) -> path
             text = f"{head}[host]\n{line}{tail}"
         else:
             text = f"[host]\n{line}{text}"
+    if not text.startswith("[http]\n") and "\n[http]\n" not in text:
+        # No web server unless the test asks for one (http_config, port 0):
+        # the default port 8080 may be taken on the machine running the tests.
+        text += "\n[http]\nenabled = false\n"
     path = directory / "pyhost.ini"
     path.write_text(text)
     return path
