@@ -60,9 +60,11 @@ def drive_relay(settings, temperature: float) -> None:
         want = False
     try:
         if not relay_claimed:
-            gpio.claim_output(line, False, want)
-            relay_claimed = True
-        elif want != relay_on:
+            # Claimed off (a new instance after a crash finds it in its
+            # safe state), then switched as the rule says.
+            gpio.claim_output(line, False, False)
+            relay_claimed, relay_on = True, False
+        if want != relay_on:
             gpio.write(line, want)
     except Err as err:
         log("error", f"relay on line {line}: {err.value.name.lower()}")

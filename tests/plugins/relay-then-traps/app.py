@@ -14,7 +14,8 @@ class SensorLogic(exports.SensorLogic):
         global polls
         polls += 1
         if polls == 1:
-            gpio.claim_output(27, False, True)  # on
+            gpio.claim_output(27, False, False)
+            gpio.write(27, True)  # on
         if polls >= 2:
             raise RuntimeError("crash while owning the relay")  # escapes: a trap
         return []
