@@ -786,6 +786,9 @@ int config_add_plugin_file(struct host_config *config, const char *path, struct 
         plugin->grants.pwm = true;
         plugin->grants.iio = true;
         plugin->grants.onewire = true;
+        plugin->grants.i2c_max_per_s = 1e9; /* as often as it likes */
+        plugin->grants.iio_max_per_s = 1e9;
+        plugin->grants.onewire_max_per_s = 1e9;
         size_t path_length = strlen(path);
         if (path_length == 0 || path_length >= sizeof(plugin->path))
                 return ph_error_set(error, -EINVAL, "plugin path is empty or too long");
