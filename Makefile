@@ -12,7 +12,7 @@
 SHELL := /bin/bash
 BUILD := build
 JOBS ?= 2
-PLUGINS := sensor-logic python-runtime
+PLUGINS := sensor-logic bme280-climate python-runtime
 TEST_PLUGINS := $(notdir $(wildcard tests/plugins/*))
 PYTHON_FILES = $(wildcard $(1)/*.py $(1)/world $(1)/wit/*.wit)
 

@@ -1,6 +1,6 @@
 /* bench_poll - times one plugin's poll through the real host code.
  *
- * Usage: bench_poll PLUGIN.wasm POLLS [--cache DIR] [--budget MS] [--unlimited]
+ * Usage: bench_poll PLUGIN.wasm|PLUGIN.py POLLS [--cache DIR] [--budget MS] [--unlimited]
  * Loads the plugin once (compiling it, or loading it from the cache),
  * polls it 100 times to warm up, then POLLS times, timing each call, and
  * prints one JSON object: load time, p50/p95/p99 of a poll in microseconds,
@@ -91,6 +91,8 @@ int main(int argc, char **argv) {
         double start = now_us();
         struct plugin_engine *engine = is_unlimited ? plugin_engine_new_unlimited(cache_dir, &error)
                                                     : plugin_engine_new(cache_dir, &error);
+        if (engine != NULL) /* a .py plugin runs on the shared runtime */
+                plugin_engine_set_python_runtime(engine, config.python_runtime);
         struct hw_board *board = engine != NULL ? hw_board_new(&config.board, &error) : NULL;
         struct plugin *plugin =
                 board != NULL ? plugin_new(engine, &config.plugins[0], NULL, board, &error) : NULL;

@@ -31,6 +31,10 @@ Figures:
                                 five direct calls, same run
   i2c_transaction_us_p50/p99    one I2C transaction (register write, 8-byte read)
                                 on the simulated BME280 (bench/bench_i2c.c)
+  i2c_component_transaction_us_p50  the same through the component: a .py
+                                plugin's poll of 100 `i2c.transact` calls minus
+                                the same loop without them, / 100 (guest ->
+                                host -> hw -> guest; bench/plugins/i2c-*)
   history_*, mqtt_*             the history and MQTT: see bench/bench_recorders.py
   http_*                        the web server under wrk: see bench/bench_http.py
   idle_rss_*, *_binary_mib      memory and size on a device: see bench/bench_device.py
@@ -156,6 +160,16 @@ def i2c_figures():
             "i2c_transaction_us_p99": round(figures["transaction_ns_p99"] / 1000, 3)}
 
 
+def i2c_component_figures(cache):
+    """One `i2c.transact` through the component, from its guest's call to
+    its return (bench/plugins/i2c-loop minus i2c-none, per call)."""
+    plugins = ROOT / "bench" / "plugins"
+    with_calls = bench_poll(plugins / "i2c-loop" / "app.py", 2000, cache)
+    without = bench_poll(plugins / "i2c-none" / "app.py", 2000, cache)
+    per_call = (with_calls["poll_us_p50"] - without["poll_us_p50"]) / 100
+    return {"i2c_component_transaction_us_p50": round(per_call, 2)}
+
+
 def main():
     results = {}
     with tempfile.TemporaryDirectory() as cache:
@@ -189,6 +203,8 @@ def main():
 
     results.update(pipeline_figures())
     results.update(i2c_figures())
+    with tempfile.TemporaryDirectory() as cache:
+        results.update(i2c_component_figures(cache))
     results.update(bench_recorders.history_figures())
     results.update(bench_recorders.mqtt_figures())
     results.update(bench_http.http_figures())

@@ -57,6 +57,7 @@ import pyhost_sdk
 from pyhost_sdk import report_errors
 from wit_world import exports
 from wit_world.imports import gpio_provider, led_controller, logging, store, types  # noqa: F401
+from wit_world.imports import gpio, i2c, iio, onewire, pwm  # noqa: F401
 from wit_world.imports.types import PluginError
 
 _ENTRY = "pyhost_plugin_app"

@@ -30,6 +30,11 @@ static const struct {
         {CONFIG_GRANT_GPIO_PROVIDER, offsetof(struct plugin_grants, gpio_provider)},
         {CONFIG_GRANT_LED_CONTROLLER, offsetof(struct plugin_grants, led_controller)},
         {CONFIG_GRANT_LOGGING, offsetof(struct plugin_grants, logging)},
+        {CONFIG_GRANT_GPIO, offsetof(struct plugin_grants, gpio)},
+        {CONFIG_GRANT_I2C, offsetof(struct plugin_grants, i2c)},
+        {CONFIG_GRANT_PWM, offsetof(struct plugin_grants, pwm)},
+        {CONFIG_GRANT_IIO, offsetof(struct plugin_grants, iio)},
+        {CONFIG_GRANT_ONEWIRE, offsetof(struct plugin_grants, onewire)},
 };
 
 bool config_grants_allow(const struct plugin_grants *grants, const char *word) {
@@ -128,6 +133,132 @@ static int parse_pins(const char *text, void *field) {
         struct plugin_grants *grants = field;
         grants->dht22_pin_count = 0;
         return for_each_item(text, add_pin, grants);
+}
+
+/* "N" or "N:WORD" split at the colon; *ret_rest is NULL without one. */
+static int item_number_and_rest(const char *word, size_t length, unsigned long max, int base,
+                                unsigned long *ret, const char **ret_rest,
+                                size_t *ret_rest_length) {
+        const char *colon = memchr(word, ':', length);
+        size_t number_length = colon != NULL ? (size_t)(colon - word) : length;
+        char number[16];
+        if (number_length == 0 || number_length >= sizeof(number) || word[0] < '0' || word[0] > '9')
+                return -EINVAL;
+        memcpy(number, word, number_length);
+        number[number_length] = '\0';
+        char *end = NULL;
+        errno = 0;
+        unsigned long value = strtoul(number, &end, base);
+        if (errno != 0 || *end != '\0' || value > max)
+                return -EINVAL;
+        *ret = value;
+        *ret_rest = colon != NULL ? colon + 1 : NULL;
+        *ret_rest_length = colon != NULL ? length - number_length - 1 : 0;
+        return 0;
+}
+
+/* "BUS:ADDRESS", the address 7-bit in decimal or 0x hex. */
+static int add_i2c_device(const char *word, size_t length, void *data) {
+        struct plugin_grants *grants = data;
+        unsigned long bus = 0, address = 0;
+        const char *rest = NULL;
+        size_t rest_length = 0;
+        if (grants->i2c_device_count == CONFIG_MAX_HW_TARGETS ||
+            item_number_and_rest(word, length, UINT16_MAX, 10, &bus, &rest, &rest_length) < 0 ||
+            rest == NULL ||
+            item_number_and_rest(rest, rest_length, 0x7f, 0, &address, &rest, &rest_length) < 0 ||
+            rest != NULL)
+                return -EINVAL;
+        grants->i2c_devices[grants->i2c_device_count].bus = (uint16_t)bus;
+        grants->i2c_devices[grants->i2c_device_count++].address = (uint8_t)address;
+        return 0;
+}
+
+static int parse_i2c_devices(const char *text, void *field) {
+        struct plugin_grants *grants = field;
+        grants->i2c_device_count = 0;
+        return for_each_item(text, add_i2c_device, grants);
+}
+
+/* A list of numbers up to 65535 into a uint16_t array of
+ * CONFIG_MAX_HW_TARGETS. */
+struct number_list {
+        uint16_t *items;
+        size_t *count;
+};
+
+static int add_number(const char *word, size_t length, void *data) {
+        struct number_list *list = data;
+        unsigned long number = 0;
+        if (*list->count == CONFIG_MAX_HW_TARGETS ||
+            item_unsigned(word, length, UINT16_MAX, &number) < 0)
+                return -EINVAL;
+        list->items[(*list->count)++] = (uint16_t)number;
+        return 0;
+}
+
+static int parse_gpio_inputs(const char *text, void *field) {
+        struct plugin_grants *grants = field;
+        grants->gpio_input_count = 0;
+        struct number_list list = {grants->gpio_inputs, &grants->gpio_input_count};
+        return for_each_item(text, add_number, &list);
+}
+
+static int parse_pwm_channels(const char *text, void *field) {
+        struct plugin_grants *grants = field;
+        grants->pwm_channel_count = 0;
+        struct number_list list = {grants->pwm_channels, &grants->pwm_channel_count};
+        return for_each_item(text, add_number, &list);
+}
+
+static int parse_iio_devices(const char *text, void *field) {
+        struct plugin_grants *grants = field;
+        grants->iio_device_count = 0;
+        struct number_list list = {grants->iio_devices, &grants->iio_device_count};
+        return for_each_item(text, add_number, &list);
+}
+
+/* "LINE", "LINE:off" or "LINE:on". */
+static int add_gpio_output(const char *word, size_t length, void *data) {
+        struct plugin_grants *grants = data;
+        unsigned long line = 0;
+        const char *rest = NULL;
+        size_t rest_length = 0;
+        if (grants->gpio_output_count == CONFIG_MAX_HW_TARGETS ||
+            item_number_and_rest(word, length, UINT16_MAX, 10, &line, &rest, &rest_length) < 0)
+                return -EINVAL;
+        bool is_on = rest != NULL && word_is(rest, rest_length, "on");
+        if (rest != NULL && !is_on && !word_is(rest, rest_length, "off"))
+                return -EINVAL;
+        grants->gpio_outputs[grants->gpio_output_count].line = (uint16_t)line;
+        grants->gpio_outputs[grants->gpio_output_count++].is_safe_active = is_on;
+        return 0;
+}
+
+static int parse_gpio_outputs(const char *text, void *field) {
+        struct plugin_grants *grants = field;
+        grants->gpio_output_count = 0;
+        return for_each_item(text, add_gpio_output, grants);
+}
+
+/* A w1 id: "FF-" and 12 lower-case hex digits. */
+static int add_onewire_id(const char *word, size_t length, void *data) {
+        struct plugin_grants *grants = data;
+        if (grants->onewire_id_count == CONFIG_MAX_HW_TARGETS || length != 15 || word[2] != '-')
+                return -EINVAL;
+        for (size_t i = 0; i < length; i++)
+                if (i != 2 &&
+                    !((word[i] >= '0' && word[i] <= '9') || (word[i] >= 'a' && word[i] <= 'f')))
+                        return -EINVAL;
+        memcpy(grants->onewire_ids[grants->onewire_id_count], word, length);
+        grants->onewire_ids[grants->onewire_id_count++][length] = '\0';
+        return 0;
+}
+
+static int parse_onewire_ids(const char *text, void *field) {
+        struct plugin_grants *grants = field;
+        grants->onewire_id_count = 0;
+        return for_each_item(text, add_onewire_id, grants);
 }
 
 struct led_pair {
@@ -539,13 +670,33 @@ static const struct config_key plugin_keys[] = {
                         "all its linear memories together; 0: none"),
         CONFIG_CUSTOM("grants", P, grants, parse_grants, NULL,
                       "a list of " CONFIG_GRANT_GPIO_PROVIDER ", " CONFIG_GRANT_LED_CONTROLLER
-                      ", " CONFIG_GRANT_LOGGING " (default: none)"),
+                      ", " CONFIG_GRANT_LOGGING ", " CONFIG_GRANT_GPIO ", " CONFIG_GRANT_I2C
+                      ", " CONFIG_GRANT_PWM ", " CONFIG_GRANT_IIO ", " CONFIG_GRANT_ONEWIRE
+                      " (default: none)"),
         CONFIG_CUSTOM("dht22_pins", P, grants, parse_pins, NULL,
                       "a list of pin numbers 0-255 (\"4, 17\") it may read"),
         CONFIG_UNSIGNED("dht22_min_interval_ms", P, grants.dht22_min_interval_ms, 0, 3600000,
                         "2000", "between two reads of one pin"),
         CONFIG_CUSTOM("led_safe_state", P, grants.led_safe_state, parse_led_pair, "off, off",
                       "two of off, green, yellow, red (\"yellow, off\"): the LEDs on failure"),
+        CONFIG_CUSTOM("i2c_devices", P, grants, parse_i2c_devices, NULL,
+                      "I2C devices it may address, BUS:ADDRESS (\"1:0x76\")"),
+        CONFIG_DOUBLE("i2c_max_per_s", P, grants.i2c_max_per_s, 0.1, 100000, "200",
+                      "I2C transactions a second (bursts as many)"),
+        CONFIG_CUSTOM("gpio_inputs", P, grants, parse_gpio_inputs, NULL,
+                      "GPIO lines it may claim as inputs (\"17\")"),
+        CONFIG_CUSTOM("gpio_outputs", P, grants, parse_gpio_outputs, NULL,
+                      "GPIO lines it owns as outputs, LINE[:off|on] with the safe state (\"27\")"),
+        CONFIG_CUSTOM("pwm_channels", P, grants, parse_pwm_channels, NULL,
+                      "PWM channels it owns (\"0\"); disabled on failure"),
+        CONFIG_CUSTOM("iio_devices", P, grants, parse_iio_devices, NULL,
+                      "IIO devices N of iio:deviceN it may read (\"0\")"),
+        CONFIG_DOUBLE("iio_max_per_s", P, grants.iio_max_per_s, 0.01, 10000, "20",
+                      "IIO reads a second (bursts as many)"),
+        CONFIG_CUSTOM("onewire_ids", P, grants, parse_onewire_ids, NULL,
+                      "1-Wire sensors it may read (\"28-000000000001\")"),
+        CONFIG_DOUBLE("onewire_max_per_s", P, grants.onewire_max_per_s, 0.01, 100, "2",
+                      "1-Wire reads a second (bursts as many)"),
         CONFIG_STRING("data_dir", P, grants.data_dir, NULL, 0, NULL,
                       "a directory it may read as /data"),
         CONFIG_UNSIGNED("probation_polls", P, probation_polls, 0, 1000000, "3",
@@ -634,6 +785,16 @@ int config_add_plugin_file(struct host_config *config, const char *path, struct 
         plugin->grants.logging = true;
         plugin->grants.is_any_pin = true;
         plugin->grants.dht22_min_interval_ms = 0;
+        /* The hardware interfaces too, every target (is_any_pin); an
+         * output it claims goes off on failure. */
+        plugin->grants.gpio = true;
+        plugin->grants.i2c = true;
+        plugin->grants.pwm = true;
+        plugin->grants.iio = true;
+        plugin->grants.onewire = true;
+        plugin->grants.i2c_max_per_s = 1e9; /* as often as it likes */
+        plugin->grants.iio_max_per_s = 1e9;
+        plugin->grants.onewire_max_per_s = 1e9;
         size_t path_length = strlen(path);
         if (path_length == 0 || path_length >= sizeof(plugin->path))
                 return ph_error_set(error, -EINVAL, "plugin path is empty or too long");

@@ -111,6 +111,29 @@ struct board_config {
 #define CONFIG_GRANT_GPIO_PROVIDER "gpio-provider"
 #define CONFIG_GRANT_LED_CONTROLLER "led-controller"
 #define CONFIG_GRANT_LOGGING "logging"
+/* Since contract 0.1.1: the hardware interfaces, each with the targets it
+ * may reach (lists below) and a rate limit. */
+#define CONFIG_GRANT_GPIO "gpio"
+#define CONFIG_GRANT_I2C "i2c"
+#define CONFIG_GRANT_PWM "pwm"
+#define CONFIG_GRANT_IIO "iio"
+#define CONFIG_GRANT_ONEWIRE "onewire"
+/* At most this many targets of each kind per plugin. */
+#define CONFIG_MAX_HW_TARGETS 8
+#define CONFIG_W1_ID_MAX 16 /* "28-" and 12 hex digits, with the NUL */
+
+/* An I2C device a plugin may address: `BUS:ADDRESS` ("1:0x76"). */
+struct config_i2c_device {
+        uint16_t bus;
+        uint8_t address; /* 7-bit */
+};
+
+/* A GPIO output a plugin owns: `LINE` or `LINE:on`/`LINE:off` (its safe
+ * state, logical; default off). */
+struct config_gpio_output {
+        uint16_t line;
+        bool is_safe_active;
+};
 
 /* The LED colours, in the order of enum hw_led_color and of the WIT enum
  * led-color: the one table of their names. */
@@ -126,10 +149,27 @@ struct plugin_grants {
         bool logging;        /* may import logging */
         uint8_t dht22_pins[CONFIG_MAX_PINS];
         size_t dht22_pin_count;
-        bool is_any_pin;                /* every pin (developer mode) */
+        bool is_any_pin;                /* every pin, line, device (developer mode) */
         uint32_t dht22_min_interval_ms; /* between two reads of one pin */
         uint8_t led_safe_state[2];      /* enum hw_led_color of each LED on failure */
-        char data_dir[PATH_MAX];        /* preopened read-only as /data; "" none */
+        /* Since 0.1.1: the hardware interfaces and their targets. */
+        bool gpio, i2c, pwm, iio, onewire; /* may import the interface */
+        struct config_i2c_device i2c_devices[CONFIG_MAX_HW_TARGETS];
+        size_t i2c_device_count;
+        double i2c_max_per_s; /* transactions, all devices together */
+        uint16_t gpio_inputs[CONFIG_MAX_HW_TARGETS];
+        size_t gpio_input_count;
+        struct config_gpio_output gpio_outputs[CONFIG_MAX_HW_TARGETS]; /* one owner each */
+        size_t gpio_output_count;
+        uint16_t pwm_channels[CONFIG_MAX_HW_TARGETS]; /* one owner each; safe: disabled */
+        size_t pwm_channel_count;
+        uint16_t iio_devices[CONFIG_MAX_HW_TARGETS];
+        size_t iio_device_count;
+        double iio_max_per_s;
+        char onewire_ids[CONFIG_MAX_HW_TARGETS][CONFIG_W1_ID_MAX];
+        size_t onewire_id_count;
+        double onewire_max_per_s;
+        char data_dir[PATH_MAX]; /* preopened read-only as /data; "" none */
 };
 
 /* A plugin's settings: `setting.KEY = VALUE` lines of its section, which

@@ -5,6 +5,39 @@
 
 #include "core/config.h"
 
+/* Each GPIO output line and PWM channel has one owner among the plugins,
+ * so that a failing owner's safe state is not fought by another. */
+static int config_check_output_owners(const struct host_config *config, struct ph_error *error) {
+        for (size_t i = 0; i < config->plugin_count; i++) {
+                const struct plugin_grants *a = &config->plugins[i].grants;
+                for (size_t j = i + 1; j < config->plugin_count; j++) {
+                        const struct plugin_grants *b = &config->plugins[j].grants;
+                        for (size_t x = 0; x < a->gpio_output_count; x++)
+                                for (size_t y = 0; y < b->gpio_output_count; y++)
+                                        if (a->gpio_outputs[x].line == b->gpio_outputs[y].line)
+                                                return ph_error_set(
+                                                        error, -EINVAL,
+                                                        "[plugin %s] gpio_outputs: line %u is "
+                                                        "already owned by plugin %s; an output "
+                                                        "has one owner",
+                                                        config->plugins[j].name,
+                                                        b->gpio_outputs[y].line,
+                                                        config->plugins[i].name);
+                        for (size_t x = 0; x < a->pwm_channel_count; x++)
+                                for (size_t y = 0; y < b->pwm_channel_count; y++)
+                                        if (a->pwm_channels[x] == b->pwm_channels[y])
+                                                return ph_error_set(
+                                                        error, -EINVAL,
+                                                        "[plugin %s] pwm_channels: channel %u is "
+                                                        "already owned by plugin %s; an output "
+                                                        "has one owner",
+                                                        config->plugins[j].name, b->pwm_channels[y],
+                                                        config->plugins[i].name);
+                }
+        }
+        return 0;
+}
+
 /* Cross-field rules of backend = linux. */
 static int validate_linux_board(const struct linux_board_config *board, struct ph_error *error) {
         if (board->dht22_count == 0)
@@ -120,6 +153,9 @@ int config_validate(const struct host_config *config, struct ph_error *error) {
                                     "(set tls = yes)");
         if (mqtt->password[0] != '\0' && mqtt->username[0] == '\0')
                 return ph_error_set(error, -EINVAL, "[mqtt] password given without username");
+        int result = config_check_output_owners(config, error);
+        if (result < 0)
+                return result;
         const char *led_owner = NULL;
         for (size_t i = 0; i < config->plugin_count; i++) {
                 const struct plugin_config *plugin = &config->plugins[i];

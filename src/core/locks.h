@@ -35,6 +35,11 @@
  *                           its I/O under this lock (the guest waits for it
  *                           anyway; nobody but the plugin's own thread, the
  *                           reloader's swap and status copies wait on it).
+ *                           The 0.1.1 hardware calls (plugin/abi_hw_gpio.c,
+ *                           abi_i2c.c, abi_pwm.c, abi_iio.c, abi_onewire.c)
+ *                           are the same: the board's leaf locks inside, and
+ *                           a 1-Wire read's wait (up to 750 ms) given back
+ *                           to the call's budget.
  *  plugin.status_copy_lock  plugin/plugin.c: the last status copied out
  *                           (leaf; readers that find plugin.lock held take
  *                           it instead of waiting)

@@ -14,6 +14,20 @@ void abi_set_enum(wasmtime_component_val_t *ret, const char *name) {
         wasm_byte_vec_new(&ret->of.enumeration, strlen(name), name);
 }
 
+void abi_set_ok(wasmtime_component_val_t *ret, wasmtime_component_val_t *payload) {
+        ret->kind = WASMTIME_COMPONENT_RESULT;
+        ret->of.result.is_ok = true;
+        ret->of.result.val = payload != NULL ? wasmtime_component_val_new(payload) : NULL;
+}
+
+void abi_set_err_enum(wasmtime_component_val_t *ret, const char *error_name) {
+        wasmtime_component_val_t payload;
+        abi_set_enum(&payload, error_name);
+        ret->kind = WASMTIME_COMPONENT_RESULT;
+        ret->of.result.is_ok = false;
+        ret->of.result.val = wasmtime_component_val_new(&payload);
+}
+
 wasmtime_error_t *abi_define_interface(wasmtime_component_linker_t *linker,
                                        const char *interface_name,
                                        const struct abi_function *functions, size_t count) {

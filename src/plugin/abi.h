@@ -26,6 +26,11 @@ int abi_enum_index(const wasmtime_component_val_t *value, const char *const *nam
 /* Sets *ret to the enum case `name`; Wasmtime takes over the memory. */
 void abi_set_enum(wasmtime_component_val_t *ret, const char *name);
 
+/* Sets *ret to `result<T, E>`: ok with `payload` (NULL: no payload), or
+ * the error enum case `error_name`. Wasmtime takes over the memory. */
+void abi_set_ok(wasmtime_component_val_t *ret, wasmtime_component_val_t *payload);
+void abi_set_err_enum(wasmtime_component_val_t *ret, const char *error_name);
+
 /* Defines `functions` in the interface `interface_name` of `linker`. */
 struct abi_function {
         const char *name;

@@ -85,6 +85,16 @@ static int define_host_interfaces(wasmtime_component_linker_t *linker, struct ph
                 wasm_error = abi_no_blocking_define(linker);
         if (wasm_error == NULL)
                 wasm_error = abi_config_define(linker);
+        if (wasm_error == NULL)
+                wasm_error = abi_hw_gpio_define(linker);
+        if (wasm_error == NULL)
+                wasm_error = abi_i2c_define(linker);
+        if (wasm_error == NULL)
+                wasm_error = abi_pwm_define(linker);
+        if (wasm_error == NULL)
+                wasm_error = abi_iio_define(linker);
+        if (wasm_error == NULL)
+                wasm_error = abi_onewire_define(linker);
         if (wasm_error != NULL)
                 return wasm_error_take(wasm_error, -EINVAL, error, "defining host interfaces");
         return 0;

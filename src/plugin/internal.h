@@ -37,6 +37,12 @@
 #define WIT_LIFECYCLE WIT_INTERFACE("lifecycle")
 #define WIT_LOADER WIT_INTERFACE("loader")
 #define WIT_POLL "poll"
+/* Since 0.1.1: the hardware interfaces. */
+#define WIT_GPIO WIT_INTERFACE(CONFIG_GRANT_GPIO)
+#define WIT_I2C WIT_INTERFACE(CONFIG_GRANT_I2C)
+#define WIT_PWM WIT_INTERFACE(CONFIG_GRANT_PWM)
+#define WIT_IIO WIT_INTERFACE(CONFIG_GRANT_IIO)
+#define WIT_ONEWIRE WIT_INTERFACE(CONFIG_GRANT_ONEWIRE)
 
 /* The standard wasi:config/store (abi_config.c), for plugin settings. Its
  * package has only pre-release versions, which semver never matches to
@@ -126,6 +132,24 @@ struct plugin_engine {
         struct compile_cancel stop_cancel;
 };
 
+/* A token bucket: `per_s` a second, bursts of as many (at least 1). */
+struct rate_bucket {
+        double tokens;
+        struct timespec refilled_at;
+        bool is_started;
+};
+
+/* Lines a plugin may hold at once (inputs and outputs, any mode). */
+#define SANDBOX_MAX_LINES (2 * CONFIG_MAX_HW_TARGETS)
+
+/* The hardware a plugin holds through the 0.1.1 interfaces (abi_hw.c). */
+struct sandbox_hw {
+        struct hw_gpio_line *lines[SANDBOX_MAX_LINES]; /* claimed; NULL: free slot */
+        bool has_pwm[SANDBOX_MAX_LINES];               /* pwm_channel[i] was set */
+        uint16_t pwm_channel[SANDBOX_MAX_LINES];
+        struct rate_bucket i2c, iio, onewire;
+};
+
 /* What a plugin's calls have used of its grants: one per plugin, shared by
  * its successive live instances (a trial instance has its own). Touched
  * only by the thread calling into the plugin, under the plugin's lock. */
@@ -136,6 +160,7 @@ struct sandbox_state {
         uint64_t denied_calls; /* calls outside the grants, refused */
         bool has_driven_leds;  /* set-two carried out at least once */
         struct log_budget log_budget;
+        struct sandbox_hw hw;
 };
 
 /* Log lines a plugin may write: a steady 50 a second, bursts of 200. */
@@ -143,6 +168,22 @@ struct sandbox_state {
 #define PLUGIN_LOG_BURST 200.0
 
 void sandbox_state_init(struct sandbox_state *sandbox, const struct plugin_grants *grants);
+
+/* abi_hw.c: the grants of the 0.1.1 hardware interfaces. */
+bool sandbox_i2c_is_granted(const struct plugin_grants *grants, unsigned bus, unsigned address);
+bool sandbox_line_is_granted(const struct plugin_grants *grants, unsigned line, bool is_output);
+bool sandbox_pwm_is_granted(const struct plugin_grants *grants, unsigned channel);
+bool sandbox_iio_is_granted(const struct plugin_grants *grants, unsigned device);
+bool sandbox_onewire_is_granted(const struct plugin_grants *grants, const char *id);
+/* Takes one token from `bucket` (`per_s` a second); false: none left. */
+bool sandbox_rate_take(struct rate_bucket *bucket, double per_s);
+/* The line the sandbox holds at `offset`, or NULL. */
+struct hw_gpio_line *sandbox_line(struct sandbox_state *sandbox, unsigned offset);
+/* Drives every output the sandbox holds to its safe state (GPIO outputs to
+ * their configured value, PWM channels disabled) and releases every line.
+ * With the plugin's lock; `why` for the log. */
+void sandbox_hw_safe(struct sandbox_state *sandbox, struct hw_board *board, const char *plugin_name,
+                     const char *why);
 
 /* What host callbacks know about the plugin that called them: the data of
  * every store. Owned by the struct plugin; outlives its stores. Only the
@@ -197,6 +238,11 @@ wasmtime_error_t *abi_led_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_log_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_no_blocking_define(wasmtime_component_linker_t *linker);
 wasmtime_error_t *abi_config_define(wasmtime_component_linker_t *linker);
+wasmtime_error_t *abi_hw_gpio_define(wasmtime_component_linker_t *linker);
+wasmtime_error_t *abi_i2c_define(wasmtime_component_linker_t *linker);
+wasmtime_error_t *abi_pwm_define(wasmtime_component_linker_t *linker);
+wasmtime_error_t *abi_iio_define(wasmtime_component_linker_t *linker);
+wasmtime_error_t *abi_onewire_define(wasmtime_component_linker_t *linker);
 
 void compile_cancel_init(struct compile_cancel *cancel);
 /* Thread-safe; returns without waiting for the compile. */

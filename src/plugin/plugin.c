@@ -280,10 +280,12 @@ static void write_state_file(struct plugin *plugin, bool is_forced) {
         pthread_mutex_unlock(&plugin->state_file_lock);
 }
 
-/* The LEDs have one owner; when it fails or goes away they are driven to
- * its declared safe state rather than left showing whatever it last set.
- * An owner that never set them left nothing to undo. */
+/* The LEDs, GPIO outputs and PWM channels have one owner; when it fails or
+ * goes away they are driven to its declared safe state rather than left
+ * as it last set them. An owner that never set the LEDs left nothing to
+ * undo there. */
 static void drive_outputs_safe(struct plugin *plugin, const char *why) {
+        sandbox_hw_safe(&plugin->sandbox, plugin->board, plugin->config.name, why);
         if (!plugin->config.grants.led_controller || plugin->version == NULL ||
             !plugin->version->imports_leds || !plugin->sandbox.has_driven_leds)
                 return;

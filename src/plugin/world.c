@@ -14,18 +14,47 @@
 struct provided_interface {
         const char *name;
         const char *grant; /* the word in a plugin's `grants`; NULL: always allowed */
-        const char *functions[4];
+        const char *functions[5];
+        /* Since 0.1.1: the grant's targets (NULL: none needed). An import
+         * with the word granted but no target is refused at load too. */
+        bool (*has_targets)(const struct plugin_grants *grants);
+        const char *targets_key;
 };
 
+static bool has_i2c_devices(const struct plugin_grants *grants) {
+        return grants->is_any_pin || grants->i2c_device_count > 0;
+}
+static bool has_gpio_lines(const struct plugin_grants *grants) {
+        return grants->is_any_pin || grants->gpio_input_count + grants->gpio_output_count > 0;
+}
+static bool has_pwm_channels(const struct plugin_grants *grants) {
+        return grants->is_any_pin || grants->pwm_channel_count > 0;
+}
+static bool has_iio_devices(const struct plugin_grants *grants) {
+        return grants->is_any_pin || grants->iio_device_count > 0;
+}
+static bool has_onewire_ids(const struct plugin_grants *grants) {
+        return grants->is_any_pin || grants->onewire_id_count > 0;
+}
+
 static const struct provided_interface provided[] = {
-        {WIT_TYPES, NULL, {NULL}},
-        {WIT_GPIO_PROVIDER, CONFIG_GRANT_GPIO_PROVIDER, {"read-dht22", NULL}},
-        {WIT_LED_CONTROLLER, CONFIG_GRANT_LED_CONTROLLER, {"set-two", NULL}},
-        {WIT_LOGGING, CONFIG_GRANT_LOGGING, {"log", NULL}},
+        {WIT_TYPES, NULL, {NULL}, NULL, NULL},
+        {WIT_GPIO_PROVIDER, CONFIG_GRANT_GPIO_PROVIDER, {"read-dht22", NULL}, NULL, NULL},
+        {WIT_LED_CONTROLLER, CONFIG_GRANT_LED_CONTROLLER, {"set-two", NULL}, NULL, NULL},
+        {WIT_LOGGING, CONFIG_GRANT_LOGGING, {"log", NULL}, NULL, NULL},
         /* A plugin's own settings: importing the interface is enough. */
-        {WASI_CONFIG_STORE, NULL, {"get", "get-all", NULL}},
-        {"wasi:config/store@0.2.0-draft", NULL, {"get", "get-all", NULL}},
-        {"wasi:config/store@0.2.0-draft-2024-09-27", NULL, {"get", "get-all", NULL}},
+        {WASI_CONFIG_STORE, NULL, {"get", "get-all", NULL}, NULL, NULL},
+        {"wasi:config/store@0.2.0-draft", NULL, {"get", "get-all", NULL}, NULL, NULL},
+        {"wasi:config/store@0.2.0-draft-2024-09-27", NULL, {"get", "get-all", NULL}, NULL, NULL},
+        {WIT_GPIO,
+         CONFIG_GRANT_GPIO,
+         {"claim-input", "claim-output", "read", "write", NULL},
+         has_gpio_lines,
+         "gpio_inputs or gpio_outputs"},
+        {WIT_I2C, CONFIG_GRANT_I2C, {"transact", NULL}, has_i2c_devices, "i2c_devices"},
+        {WIT_PWM, CONFIG_GRANT_PWM, {"set", NULL}, has_pwm_channels, "pwm_channels"},
+        {WIT_IIO, CONFIG_GRANT_IIO, {"read", NULL}, has_iio_devices, "iio_devices"},
+        {WIT_ONEWIRE, CONFIG_GRANT_ONEWIRE, {"read-celsius", NULL}, has_onewire_ids, "onewire_ids"},
 };
 
 /* A version "MAJOR.MINOR.PATCH" without pre-release or build parts. */
@@ -141,6 +170,12 @@ static int check_imports(struct plugin_engine *engine, const wasmtime_component_
                                               "imports '%.*s', but its config does not grant "
                                               "'%s' (add it to the plugin's `grants`)",
                                               (int)length, name, interface->grant);
+                else if (interface != NULL && grants != NULL && interface->has_targets != NULL &&
+                         !interface->has_targets(grants))
+                        result = ph_error_set(error, -EACCES,
+                                              "imports '%.*s', but its config grants no target "
+                                              "for it (add %s to the plugin's section)",
+                                              (int)length, name, interface->targets_key);
                 else if (interface != NULL)
                         result = check_import_functions(engine, interface, &item, error);
                 else if (!has_prefix(name, length, "wasi:"))

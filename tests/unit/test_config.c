@@ -277,6 +277,51 @@ static void test_grants_pins_and_safe_state_are_parsed(void **state) {
         assert_true(load("[plugin a]\nfile = a\ndht22_pins = 4, x\n", &config, &error) < 0);
 }
 
+static void test_hardware_grants_and_their_targets_are_parsed(void **state) {
+        (void)state;
+        struct host_config config;
+        struct ph_error error = {0};
+        assert_int_equal(load("[plugin a]\nfile = a.wasm\ngrants = i2c, gpio, pwm, iio, onewire\n"
+                              "i2c_devices = 1:0x76, 3:119\ngpio_inputs = 17\n"
+                              "gpio_outputs = 27, 22:on\npwm_channels = 0\niio_devices = 2\n"
+                              "onewire_ids = 28-000000000001\ni2c_max_per_s = 50\n",
+                              &config, &error),
+                         0);
+        const struct plugin_grants *grants = &config.plugins[0].grants;
+        assert_true(grants->i2c && grants->gpio && grants->pwm && grants->iio && grants->onewire);
+        assert_int_equal(grants->i2c_device_count, 2);
+        assert_int_equal(grants->i2c_devices[0].bus, 1);
+        assert_int_equal(grants->i2c_devices[0].address, 0x76);
+        assert_int_equal(grants->i2c_devices[1].bus, 3);
+        assert_int_equal(grants->i2c_devices[1].address, 119);
+        assert_int_equal(grants->gpio_inputs[0], 17);
+        assert_int_equal(grants->gpio_output_count, 2);
+        assert_false(grants->gpio_outputs[0].is_safe_active);
+        assert_int_equal(grants->gpio_outputs[1].line, 22);
+        assert_true(grants->gpio_outputs[1].is_safe_active);
+        assert_int_equal(grants->iio_devices[0], 2);
+        assert_string_equal(grants->onewire_ids[0], "28-000000000001");
+        assert_true(grants->i2c_max_per_s == 50.0);
+        static const char *const bad[] = {
+                "i2c_devices = 1\n",         "i2c_devices = 1:0x80\n", "i2c_devices = 1:0x76:2\n",
+                "gpio_outputs = 27:maybe\n", "onewire_ids = 28-XYZ\n", "pwm_channels = -1\n",
+        };
+        char text[256];
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                snprintf(text, sizeof(text), "[plugin a]\nfile = a\n%s", bad[i]);
+                assert_true(load(text, &config, &error) < 0);
+        }
+        /* An output has one owner among the plugins. */
+        assert_true(load("[plugin a]\nfile = a\ngpio_outputs = 27\n"
+                         "[plugin b]\nfile = b\ngpio_outputs = 22, 27:on\n",
+                         &config, &error) < 0);
+        assert_non_null(strstr(error.message, "line 27 is already owned by plugin a"));
+        assert_true(load("[plugin a]\nfile = a\npwm_channels = 1\n"
+                         "[plugin b]\nfile = b\npwm_channels = 1\n",
+                         &config, &error) < 0);
+        assert_non_null(strstr(error.message, "channel 1 is already owned by plugin a"));
+}
+
 static void test_config_plugins_are_granted_nothing_by_default(void **state) {
         (void)state;
         struct host_config config;
@@ -587,6 +632,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults_are_the_simulated_board_without_plugins),
                 cmocka_unit_test(test_full_config_is_parsed),
+                cmocka_unit_test(test_hardware_grants_and_their_targets_are_parsed),
                 cmocka_unit_test(test_the_diff_names_changed_keys_and_ignores_bytes_after_a_string),
                 cmocka_unit_test(test_unknown_key_is_named_in_the_error),
                 cmocka_unit_test(test_bad_number_names_field_and_value),
